@@ -1,0 +1,56 @@
+# jrsv: the two set-up commands are `make demo` and `make test`.
+# Everything else (recipe, benchmarks) builds on the same virtualenv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONUNBUFFERED := 1
+
+.PHONY: all venv system-deps test test-slow demo bench bench-data bench-model bench-decode recipe-mini clean
+
+all: test
+
+# --- environment ------------------------------------------------------------
+# CPU torch 2.13.0 is taken from local disk in CI; the package itself asks for torch>=2.1.
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,data]' || $(PY) -m pip install -q --no-build-isolation -e '.[test,data]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	bash tools/install_system_deps.sh
+
+# --- tests ------------------------------------------------------------------
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP) system-deps
+	$(PY) -m pytest -q -m slow
+
+# --- demo -------------------------------------------------------------------
+demo: $(STAMP) system-deps
+	$(PY) -m jrsv.bin.demo
+
+# --- recipe -----------------------------------------------------------------
+recipe-mini: $(STAMP) system-deps
+	cd recipes/dtssvd && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./run.sh --config mini
+
+# --- benchmarks -------------------------------------------------------------
+bench: bench-data bench-model bench-decode
+
+bench-data: $(STAMP) system-deps
+	$(PY) -m jrsv.bin.bench_data
+
+bench-model: $(STAMP)
+	$(PY) -m jrsv.bin.bench_model
+
+bench-decode: $(STAMP) system-deps
+	$(PY) -m jrsv.bin.bench_decode
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""jrsv/separation"""

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages that the data generators and tests need.
+#   espeak-ng            Mandarin speech synthesis (voice cmn-latn-pinyin)
+#   gcin-voice           real recorded Mandarin syllables (two speakers, Ogg)
+#   fluidsynth           MIDI -> audio for the music stems
+#   timgm6mb-soundfont   the General MIDI soundfont fluidsynth renders with
+#   libsndfile1          soundfile's backend
+set -euo pipefail
+pkgs=(espeak-ng gcin-voice fluidsynth timgm6mb-soundfont libsndfile1)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
