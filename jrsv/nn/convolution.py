@@ -48,6 +48,10 @@ class ConvolutionModule(nn.Module):
                 x = torch.cat([cache, x], dim=2)
             new_cache = x[:, :, -self.lorder:]
         x = nn.functional.glu(self.pointwise_conv1(x), dim=1)
+        if mask_pad is not None and mask_pad.numel() > 0 and self.lorder == 0:
+            # pointwise_conv1's bias makes padded frames non-zero; zero them again so the
+            # depthwise conv sees the same borders in a padded batch as for a lone utterance.
+            x = x.masked_fill(~mask_pad, 0.0)
         x = self.depthwise_conv(x)
         if self.use_layer_norm:
             x = self.norm(x.transpose(1, 2)).transpose(1, 2)
