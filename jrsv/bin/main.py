@@ -1,0 +1,46 @@
+"""``jrsv`` console entry point: ``jrsv <command> [options]``.
+
+Commands are modules listed in :data:`COMMANDS`; each provides ``add_arguments(parser)`` and
+``run(args) -> int`` (the exit status). To add a command (``train``, ``build-dtssvd``, ...), write
+``jrsv/bin/<module>.py`` with those two functions and add one line here.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "decode": ("jrsv.bin.decode", "transcribe speech and singing in mixed audio files or stdin"),
+    "export": ("jrsv.bin.export", "export the separator and ASR encoder+CTC (TorchScript)"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (a broken or slow command module
+    does not affect the others)."""
+    parser = argparse.ArgumentParser(
+        prog="jrsv", description="Jointly recognise speech and singing voices in mixed audio.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        if name != command:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    return int(args._run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

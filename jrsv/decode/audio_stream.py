@@ -1,0 +1,171 @@
+"""Streaming audio input: any soundfile-readable file or raw s16le PCM -> 16 kHz mono float32 blocks.
+
+Memory is bounded by the block size: files are read with ``SoundFile.read`` in blocks, mixed down
+to mono and resampled with a streaming ``soxr.ResampleStream``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SAMPLE_RATE = 16000
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au",
+                    ".w64", ".rf64", ".caf")
+
+
+class AudioError(Exception):
+    """Bad input audio (unreadable, empty, NaN/Inf samples). ``str()`` is one line naming the file."""
+
+
+class MonoResampler:
+    """Mix (n, C) or (n,) blocks down to mono and resample to 16 kHz, streaming."""
+
+    def __init__(self, in_rate: int, out_rate: int = SAMPLE_RATE):
+        self.in_rate, self.out_rate = int(in_rate), int(out_rate)
+        self._stream = (soxr.ResampleStream(self.in_rate, self.out_rate, 1, dtype="float32",
+                                            quality="HQ") if self.in_rate != self.out_rate else None)
+
+    def __call__(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        """block (n,) or (n, C) float -> (m,) float32 at ``out_rate``."""
+        mono = block.mean(axis=1) if block.ndim == 2 else block
+        mono = np.ascontiguousarray(mono, dtype=np.float32)
+        if self._stream is None:
+            return mono
+        return self._stream.resample_chunk(mono, last=last)
+
+
+def _check_finite(block: np.ndarray, name: str, offset: int, rate: int) -> None:
+    if not np.all(np.isfinite(block)):
+        bad = int(np.argmax(~np.isfinite(block.reshape(block.shape[0], -1)).any(axis=1)))
+        raise AudioError(f"{name}: NaN/Inf sample at {(offset + bad) / rate:.3f} s")
+
+
+def file_info(path: str | os.PathLike) -> tuple[int, float]:
+    """(sample_rate, duration_sec) of an audio file; raises :class:`AudioError`."""
+    try:
+        info = sf.info(str(path))
+    except Exception as e:  # soundfile raises several types (LibsndfileError, RuntimeError...)
+        raise AudioError(f"{path}: cannot read audio ({_one_line(e)})") from None
+    return info.samplerate, (info.frames / info.samplerate if info.samplerate else 0.0)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterator[np.ndarray]:
+    """Yield (n,) float32 16 kHz mono blocks of ``path``; raises :class:`AudioError` naming it.
+
+    Empty files (no samples) and files with NaN/Inf samples are errors.
+    """
+    name = str(path)
+    try:
+        f = sf.SoundFile(name)
+    except Exception as e:
+        raise AudioError(f"{name}: cannot read audio ({_one_line(e)})") from None
+    with f:
+        rate = f.samplerate
+        resample = MonoResampler(rate)
+        block = max(1, int(block_sec * rate))
+        total = 0
+        while True:
+            try:
+                data = f.read(block, dtype="float32", always_2d=True)
+            except Exception as e:
+                raise AudioError(f"{name}: read error at {total / rate:.3f} s "
+                                 f"({_one_line(e)})") from None
+            if len(data) == 0:
+                break
+            _check_finite(data, name, total, rate)
+            total += len(data)
+            out = resample(data)
+            if len(out):
+                yield out
+        if total == 0:
+            raise AudioError(f"{name}: empty audio (no samples)")
+        tail = resample(np.zeros((0, 1), np.float32), last=True)
+        if len(tail):
+            yield tail
+
+
+def iter_pcm_blocks(stream: BinaryIO, sample_rate: int = SAMPLE_RATE, channels: int = 1,
+                    block_sec: float = 0.5, name: str = "<stdin>") -> Iterator[np.ndarray]:
+    """Raw s16le interleaved PCM from a binary stream -> (n,) float32 16 kHz mono blocks."""
+    resample = MonoResampler(sample_rate)
+    frame_bytes = 2 * channels
+    want = max(1, int(block_sec * sample_rate)) * frame_bytes
+    pending = b""
+    total = 0
+    while True:
+        chunk = stream.read(want)
+        if not chunk:
+            break
+        pending += chunk
+        usable = len(pending) // frame_bytes * frame_bytes
+        if usable == 0:
+            continue
+        data = np.frombuffer(pending[:usable], dtype="<i2").reshape(-1, channels)
+        pending = pending[usable:]
+        total += len(data)
+        out = resample(data.astype(np.float32) / 32768.0)
+        if len(out):
+            yield out
+    if total == 0:
+        raise AudioError(f"{name}: empty audio (no samples)")
+    tail = resample(np.zeros((0, 1), np.float32), last=True)
+    if len(tail):
+        yield tail
+
+
+def iter_array_blocks(audio: np.ndarray, sample_rate: int, block_sec: float = 10.0,
+                      name: str = "<array>") -> Iterator[np.ndarray]:
+    """An in-memory array (n,) or (n, C) at ``sample_rate`` -> 16 kHz mono float32 blocks."""
+    audio = np.asarray(audio)
+    if audio.ndim not in (1, 2) or audio.shape[0] == 0:
+        raise AudioError(f"{name}: empty audio or bad shape {audio.shape} (want (n,) or (n, C))")
+    if np.issubdtype(audio.dtype, np.integer):
+        audio = audio.astype(np.float32) / float(np.iinfo(audio.dtype).max + 1)
+    _check_finite(audio, name, 0, sample_rate)
+    resample = MonoResampler(sample_rate)
+    step = max(1, int(block_sec * sample_rate))
+    for i in range(0, audio.shape[0], step):
+        out = resample(audio[i:i + step].astype(np.float32))
+        if len(out):
+            yield out
+    tail = resample(np.zeros((0, 1), np.float32), last=True)
+    if len(tail):
+        yield tail
+
+
+def expand_inputs(inputs: Iterable[str]) -> list[str]:
+    """Expand CLI inputs: files, directories (recursive, audio extensions, sorted), ``@list.txt``
+    (one path per line, ``#`` comments), and ``-`` (stdin) kept as is. Missing paths are kept
+    so that decoding reports them as per-file errors."""
+    out: list[str] = []
+    for item in inputs:
+        if item == "-":
+            out.append(item)
+        elif item.startswith("@"):
+            list_path = Path(item[1:])
+            try:
+                lines = list_path.read_text().splitlines()
+            except OSError as e:
+                raise AudioError(f"{list_path}: cannot read list file ({_one_line(e)})") from None
+            base = list_path.parent
+            for line in lines:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    p = Path(line)
+                    out.extend(expand_inputs([str(p if p.is_absolute() else base / p)]))
+        elif os.path.isdir(item):
+            found = sorted(str(p) for p in Path(item).rglob("*")
+                           if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            out.extend(found)
+        else:
+            out.append(item)
+    return out

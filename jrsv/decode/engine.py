@@ -1,0 +1,112 @@
+"""The model side of decoding: batched separation of windows and recognition of ASR pieces.
+
+:class:`DecodeEngine` wraps a separator (``MTASS`` contract: ``forward(mag (B,T,F), lengths (B,))
+-> {head: (B,T,F)}``) and an ASR (``U2ASR`` contract: ``encode(feats, lens) -> (enc, enc_lens)``,
+``ctc.ctc_lo``, optionally ``decode(...)`` for beam search / attention rescoring).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from jrsv.decode.ctc import ctc_greedy_peaks, peak_confidences
+
+TRACKS = ("speech", "singing")
+MIN_ASR_FRAMES = 7  # Conv2d subsampling x4 needs at least 7 input frames
+
+
+@dataclass
+class Hypothesis:
+    """Recognition of one piece: token ids, CTC peak times (encoder frames), peak posteriors."""
+    tokens: list[int]
+    times: list[int]
+    confidences: list[float]
+
+
+def pad_batch(mags: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """[(T_i, F)] -> (padded (B, T_max, F), lengths (B,))."""
+    lens = torch.tensor([m.size(0) for m in mags], dtype=torch.long)
+    out = mags[0].new_zeros(len(mags), int(lens.max()), mags[0].size(1))
+    for i, m in enumerate(mags):
+        out[i, :m.size(0)] = m
+    return out, lens
+
+
+def log_magnitude(mag: torch.Tensor) -> torch.Tensor:
+    return torch.log(mag.clamp(min=0) + 1e-5)
+
+
+class DecodeEngine:
+    """Batched model calls for the decoder.
+
+    Args:
+        separator: MTASS-like module; its ``speech`` and ``singing`` outputs are used.
+        asr: U2ASR-like module.
+        units: token strings by id (``<blank>`` = 0).
+        asr_features: magnitude (B, T, F) -> ASR input (default log(|S| + 1e-5), JRSV's input).
+        device: where the models run.
+        beam_size: 1 = CTC greedy search; > 1 = ``asr.decode(mode=decode_mode)``.
+    """
+
+    def __init__(self, separator: nn.Module, asr: nn.Module, units: list[str],
+                 asr_features: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 device: str | torch.device = "cpu", beam_size: int = 1,
+                 decode_mode: str = "attention_rescoring"):
+        self.device = torch.device(device)
+        self.separator = separator.to(self.device).eval()
+        self.asr = asr.to(self.device).eval()
+        self.units = list(units)
+        self.asr_features = asr_features or log_magnitude
+        self.beam_size, self.decode_mode = int(beam_size), decode_mode
+
+    @classmethod
+    def from_model_dir(cls, model_dir: str | Path, device: str | torch.device = "cpu",
+                       beam_size: int = 1) -> "DecodeEngine":
+        """Load ``DIR`` (``jrsv.model_io`` layout, kind ``jrsv``); raises ``ModelDirError``."""
+        from jrsv.model_io import ModelDirError, load_model_dir
+        model = load_model_dir(model_dir, device="cpu")
+        if not (hasattr(model, "mtass") and hasattr(model, "asr") and hasattr(model, "features")):
+            raise ModelDirError(model_dir, f"decode needs a kind 'jrsv' model (separator + ASR on "
+                                           f"magnitudes), got {type(model).__name__}")
+        return cls(model.mtass, model.asr, model.units, model.features, device, beam_size)
+
+    @torch.inference_mode()
+    def separate(self, mags: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """[(T_i, F) mixture magnitudes] -> [{"speech": (T_i, F), "singing": (T_i, F)}] on CPU."""
+        x, lens = pad_batch(mags)
+        out = self.separator(x.to(self.device), lens.to(self.device))
+        return [{t: out[t][i, :int(n)].float().cpu() for t in TRACKS} for i, n in enumerate(lens)]
+
+    @torch.inference_mode()
+    def recognize(self, mags: list[torch.Tensor]) -> list[Hypothesis]:
+        """[(T_i, F) separated magnitudes] -> one :class:`Hypothesis` each."""
+        mags = [m if m.size(0) >= MIN_ASR_FRAMES else
+                torch.cat([m, m.new_zeros(MIN_ASR_FRAMES - m.size(0), m.size(1))]) for m in mags]
+        x, lens = pad_batch(mags)
+        feats, lens = self.asr_features(x.to(self.device)), lens.to(self.device)
+        enc, enc_lens = self.asr.encode(feats, lens)
+        log_probs = torch.log_softmax(self.asr.ctc.ctc_lo(enc).float(), dim=-1).cpu()
+        enc_lens = enc_lens.cpu().tolist()
+        if self.beam_size > 1 and hasattr(self.asr, "decode"):
+            results = self.asr.decode(feats, lens, mode=self.decode_mode, beam_size=self.beam_size)
+            return [Hypothesis(list(r.tokens), list(r.times),
+                               peak_confidences(log_probs[i, :enc_lens[i]], list(r.tokens),
+                                                list(r.times)))
+                    for i, r in enumerate(results)]
+        return [Hypothesis(*ctc_greedy_peaks(log_probs[i, :n])) for i, n in enumerate(enc_lens)]
+
+    def text(self, tokens: list[int]) -> str:
+        """Token ids -> text (characters joined; BPE word marks ``▁`` become spaces)."""
+        pieces = [self.units[t] if 0 <= t < len(self.units) else "<unk>" for t in tokens]
+        return detokenize(pieces)
+
+
+def detokenize(pieces: list[str]) -> str:
+    """Join token strings: sentencepiece ``▁`` starts a word, ``<space>`` is a space, other
+    units (characters) are joined as they are."""
+    text = "".join(" " if p == "<space>" else p for p in pieces)
+    return " ".join(text.replace("▁", " ").split()) if "▁" in text or "<space>" in pieces else text

@@ -1,0 +1,88 @@
+"""Python API: ``Transcriber(model_dir).transcribe(path_or_array) -> Transcript``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from jrsv.decode.audio_stream import (SAMPLE_RATE, AudioError, MonoResampler, iter_array_blocks,
+                                      iter_file_blocks)
+from jrsv.decode.engine import DecodeEngine
+from jrsv.decode.formats import Segment, Transcript
+from jrsv.decode.pipeline import DecodeConfig, DecodeSession, run_sessions
+
+
+class Transcriber:
+    """Speech and singing transcripts of mixed audio.
+
+    Args:
+        model_dir: a ``jrsv`` model directory (``model.pt``, ``config.yaml``, ``units.txt``).
+        device: ``"cpu"``, ``"cuda"``, ...
+        beam_size: 1 = CTC greedy search (fastest); > 1 = the ASR's beam search + rescoring.
+        batch_size: separation windows / ASR pieces per model call.
+        config: window, overlap, VAD and confidence settings.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike, device: str = "cpu", beam_size: int = 1,
+                 batch_size: int = 1, config: DecodeConfig | None = None):
+        self.engine = DecodeEngine.from_model_dir(model_dir, device=device, beam_size=beam_size)
+        self.batch_size, self.config = batch_size, config or DecodeConfig()
+
+    @classmethod
+    def from_engine(cls, engine: DecodeEngine, config: DecodeConfig | None = None,
+                    batch_size: int = 1) -> "Transcriber":
+        self = cls.__new__(cls)
+        self.engine, self.batch_size, self.config = engine, batch_size, config or DecodeConfig()
+        return self
+
+    def session(self, blocks: Iterator[np.ndarray], name: str, stems_dir=None) -> DecodeSession:
+        return DecodeSession(name, blocks, self.engine, self.config, stems_dir, source=name)
+
+    def transcribe(self, audio: str | os.PathLike | np.ndarray | torch.Tensor,
+                   sample_rate: int | None = None, stems_dir: str | os.PathLike | None = None
+                   ) -> Transcript:
+        """A file path, or an array (n,) / (n, C) with its ``sample_rate`` -> :class:`Transcript`.
+
+        Raises :class:`AudioError` for bad audio."""
+        if isinstance(audio, (str, os.PathLike)):
+            name, blocks = Path(audio).stem, iter_file_blocks(audio)
+            source = str(audio)
+        else:
+            arr = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+            if sample_rate is None:
+                raise ValueError("transcribe(array) needs sample_rate")
+            name = source = "<array>"
+            blocks = iter_array_blocks(arr, sample_rate, name=name)
+        s = DecodeSession(name, blocks, self.engine, self.config, stems_dir, source=source)
+        for kind, sess, _, _ in run_sessions([s], self.engine, self.batch_size):
+            if kind == "done" and sess.error is not None:
+                raise sess.error
+        return s.transcript
+
+    def transcribe_stream(self, blocks: Iterable[np.ndarray], sample_rate: int = SAMPLE_RATE
+                          ) -> Iterator[tuple[str, Segment]]:
+        """PCM blocks ((n,) or (n, C) float in [-1, 1] at ``sample_rate``) -> ``(track, Segment)``
+        as soon as each segment is final (live use)."""
+        resample = MonoResampler(sample_rate)
+
+        def gen() -> Iterator[np.ndarray]:
+            for b in blocks:
+                b = np.asarray(b, dtype=np.float32)
+                if not np.all(np.isfinite(b)):
+                    raise AudioError("<stream>: NaN/Inf samples")
+                out = resample(b)
+                if len(out):
+                    yield out
+            tail = resample(np.zeros((0, 1), np.float32), last=True)
+            if len(tail):
+                yield tail
+
+        s = DecodeSession("<stream>", gen(), self.engine, self.config)
+        for kind, sess, track, seg in run_sessions([s], self.engine, 1, live=True):
+            if kind == "segment":
+                yield track, seg
+            elif sess.error is not None:
+                raise sess.error

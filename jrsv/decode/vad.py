@@ -1,0 +1,131 @@
+"""Energy VAD on a separated track and cutting of active regions into ASR pieces.
+
+A frame is active when the separated track is loud in absolute terms (``abs_db`` dBFS) *and*
+relative to the mixture (``rel_db``): a separator that removed the music leaves a near-silent
+speech/singing track for music-only input, which the relative gate rejects. Active regions are
+padded, merged across short gaps and cut into pieces of at most ``max_frames`` that overlap by
+``overlap_frames``; each piece "owns" the frames up to the middle of its overlaps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from jrsv.decode.stft_stream import N_FFT
+
+_WIN_POWER = float(torch.hann_window(N_FFT).pow(2).sum())
+
+
+@dataclass
+class VadConfig:
+    abs_db: float = -55.0          # frame level floor, dBFS (full-scale sine = -3 dBFS)
+    rel_db: float = -20.0          # track level relative to the mixture
+    pad_frames: int = 16           # 0.256 s context on both sides
+    min_silence_frames: int = 30   # gaps shorter than 0.48 s do not end a segment
+    min_active_frames: int = 8     # shorter bursts are dropped
+    max_frames: int = 1250         # 20 s
+    overlap_frames: int = 125      # 2 s between consecutive pieces of one long segment
+
+
+@dataclass
+class AsrPiece:
+    """Track magnitude ``mag`` (n, F) of frames ``[start, start + n)``; tokens whose time lies in
+    ``[own_start, own_end)`` belong to this piece. ``segment`` numbers the VAD segment."""
+    track: str
+    start: int
+    mag: torch.Tensor
+    own_start: int
+    own_end: int
+    segment: int
+
+
+def frame_db(mag: torch.Tensor) -> torch.Tensor:
+    """mag (T, F) one-sided STFT magnitude (n_fft 1024) -> (T,) frame RMS level in dBFS."""
+    p = mag.float().pow(2)
+    energy = (2 * p.sum(-1) - p[:, 0] - p[:, -1]) / N_FFT  # Parseval: sum (w x)^2
+    return 10 * torch.log10(energy / _WIN_POWER + 1e-12)
+
+
+def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig) -> torch.Tensor:
+    """(T, F), (T, F) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
+    t_db, m_db = frame_db(track_mag), frame_db(mix_mag)
+    return (t_db > cfg.abs_db) & (t_db - m_db > cfg.rel_db)
+
+
+class TrackSegmenter:
+    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`."""
+
+    def __init__(self, track: str, cfg: VadConfig | None = None):
+        self.track, self.cfg = track, cfg or VadConfig()
+        if not 0 <= self.cfg.overlap_frames < self.cfg.max_frames:
+            raise ValueError("VAD overlap must be smaller than the maximum piece length")
+        self._buf: torch.Tensor | None = None   # magnitudes from frame _buf_start
+        self._buf_start = 0
+        self._t = 0                 # next frame index
+        self._seg_start = -1        # -1: idle
+        self._piece_start = 0
+        self._own_start = 0
+        self._last_active = -1
+        self._n_active = 0
+        self._segment = 0
+        self._prev_end = 0          # end of the last closed segment (segments never overlap)
+
+    def push(self, start: int, track_mag: torch.Tensor, mix_mag: torch.Tensor) -> list[AsrPiece]:
+        if start != self._t:
+            raise ValueError(f"frames must be contiguous: got {start}, expected {self._t}")
+        self._buf = track_mag if self._buf is None else torch.cat([self._buf, track_mag])
+        pieces: list[AsrPiece] = []
+        c = self.cfg
+        for flag in active_frames(track_mag, mix_mag, c).tolist():
+            t = self._t
+            if self._seg_start < 0:
+                if flag:
+                    self._seg_start = max(self._buf_start, self._prev_end, t - c.pad_frames)
+                    self._piece_start = self._own_start = self._seg_start
+                    self._last_active, self._n_active = t, 1
+            else:
+                if flag:
+                    self._last_active = t
+                    self._n_active += 1
+                elif t - self._last_active > c.min_silence_frames:
+                    pieces += self._close(min(self._last_active + c.pad_frames + 1, t + 1))
+                if self._seg_start >= 0 and t + 1 - self._piece_start >= c.max_frames:
+                    pieces.append(self._cut_piece())
+            self._t += 1
+        self._trim()
+        return pieces
+
+    def _cut_piece(self) -> AsrPiece:
+        """Full-length piece of a long segment; the next one starts ``overlap`` frames earlier."""
+        c = self.cfg
+        end = self._piece_start + c.max_frames
+        own_end = end - c.overlap_frames // 2
+        piece = self._piece(self._piece_start, end, self._own_start, own_end)
+        self._piece_start, self._own_start = end - c.overlap_frames, own_end
+        return piece
+
+    def _piece(self, start: int, end: int, own_start: int, own_end: int) -> AsrPiece:
+        mag = self._buf[start - self._buf_start:end - self._buf_start]
+        return AsrPiece(self.track, start, mag, own_start, own_end, self._segment)
+
+    def _close(self, end: int) -> list[AsrPiece]:
+        out = []
+        if self._n_active >= self.cfg.min_active_frames and end > self._piece_start:
+            out.append(self._piece(self._piece_start, end, self._own_start, end))
+        self._segment += 1
+        self._seg_start = -1
+        self._prev_end = end
+        return out
+
+    def _trim(self) -> None:
+        keep = self._piece_start if self._seg_start >= 0 else max(0, self._t - self.cfg.pad_frames)
+        keep = max(keep, self._buf_start)
+        self._buf = self._buf[keep - self._buf_start:]
+        self._buf_start = keep
+
+    def finish(self) -> list[AsrPiece]:
+        """End of stream: close an open segment."""
+        if self._seg_start < 0:
+            return []
+        return self._close(min(self._last_active + self.cfg.pad_frames + 1, self._t))
