@@ -5,7 +5,10 @@ Modes (paper sec. 2.3 / 4.4):
   * ``"fd"`` (JRSV-f-d): frozen + online distillation,
     ``L = L_ASR + beta * L_distil``; L_distil = MSE between the ASR encoder outputs on the
     separated magnitudes and on the clean reference magnitudes (clean branch detached),
-    averaged over valid encoder frames and dims.
+    averaged over valid encoder frames and dims. The clean branch runs in the ASR's current
+    mode (same dropout / batch-norm behaviour as the student branch, so identical inputs give
+    zero loss without dropout) but never updates batch-norm running statistics: those must
+    describe the separated inputs the ASR sees at test time.
   * ``"t"``  (JRSV-t):   MTASS trainable, ``L = L_ASR + w * L_MTASS``.
 
 Also :class:`Cascade`: MTASS -> iSTFT (mixture phase) -> 80-dim fbank -> a separately
@@ -18,6 +21,7 @@ encoder_lens)``, ``encode(feats, lens) -> (enc, enc_lens)``,
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Mapping
 
 import torch
@@ -37,6 +41,22 @@ def pad_tokens(seqs: list[torch.Tensor], pad: int = -1) -> torch.Tensor:
     """Concatenate (B_i, L_i) token batches along B, right-padding to the longest L with ``pad``."""
     width = max(int(s.size(1)) for s in seqs)
     return torch.cat([nn.functional.pad(s, (0, width - s.size(1)), value=pad) for s in seqs], 0)
+
+
+@contextlib.contextmanager
+def frozen_norm_stats(module: nn.Module):
+    """Run ``module`` in its current mode without updating BatchNorm running statistics."""
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+           and m.track_running_stats]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in bns]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(bns, saved):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
 
 
 def masked_mse(a: torch.Tensor, b: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -125,7 +145,7 @@ class JRSV(nn.Module):
         loss = out["loss"]
         if self.mode == "fd":
             clean, clean_lens = self.stack({t: batch[f"{t}_mag"] for t in TRACKS}, lengths)
-            with torch.no_grad():
+            with torch.no_grad(), frozen_norm_stats(self.asr):
                 teacher, _ = self.asr.encode(clean, clean_lens)
             distil = masked_mse(out["encoder_out"], teacher.detach(), out["encoder_lens"])
             res["loss_distil"] = distil

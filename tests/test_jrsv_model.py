@@ -249,3 +249,14 @@ def test_units_round_trip(tmp_path):
     (tmp_path / "units.txt").write_text("<blank> 0\n你 2\n")
     with pytest.raises(ModelDirError, match="ids"):
         read_units(tmp_path)
+
+
+def test_distillation_teacher_pass_leaves_batchnorm_stats():
+    import copy
+    fd = _model("fd")
+    f = JRSV(copy.deepcopy(fd.mtass), copy.deepcopy(fd.asr), mode="f")
+    fd.train(), f.train()
+    batch = _batch()
+    fd(batch), f(batch)
+    for (name, a), b in zip(fd.asr.state_dict().items(), f.asr.state_dict().values()):
+        assert torch.equal(a, b), name
