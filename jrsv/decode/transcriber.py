@@ -54,8 +54,8 @@ class Transcriber:
             arr = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
             if sample_rate is None:
                 raise ValueError("transcribe(array) needs sample_rate")
-            name = source = "<array>"
-            blocks = iter_array_blocks(arr, sample_rate, name=name)
+            name, source = "audio", "<array>"
+            blocks = iter_array_blocks(arr, sample_rate, name=source)
         s = DecodeSession(name, blocks, self.engine, self.config, stems_dir, source=source)
         for kind, sess, _, _ in run_sessions([s], self.engine, self.batch_size):
             if kind == "done" and sess.error is not None:
