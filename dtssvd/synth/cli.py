@@ -1,0 +1,73 @@
+"""Command line: ``python tools/make_mini_corpora.py OUT [--preset tiny|mini] [options]``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from .config import preset
+from .deps import MissingDependency
+
+
+def _split_counts(text: Optional[str], names: List[str]):
+    """``"10,2,2"`` -> {"train": 10, "dev": 2, "test": 2}."""
+    if text is None:
+        return None
+    vals = [int(v) for v in text.split(",")]
+    if len(vals) != len(names):
+        raise argparse.ArgumentTypeError(f"expected {len(names)} comma-separated counts ({','.join(names)})")
+    return dict(zip(names, vals))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Generate small AISHELL-1 / OpenSinger / MUSDB18-HQ look-alike "
+                                            "corpora (synthetic, seeded, in the real on-disk layouts).")
+    p.add_argument("out", help="output directory (gets data_aishell/, OpenSinger/, musdb18hq/)")
+    p.add_argument("--preset", default="tiny", choices=("tiny", "mini"))
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int, help="processes (at most 2)")
+    p.add_argument("--only", nargs="+", choices=("aishell", "opensinger", "musdb"))
+    p.add_argument("--clean", action="store_true", help="remove existing corpus folders in OUT first")
+    p.add_argument("--no-progress", action="store_true")
+    g = p.add_argument_group("sizes (override the preset)")
+    g.add_argument("--espeak-speakers", help="espeak speakers per split: TRAIN,DEV,TEST")
+    g.add_argument("--utts-per-speaker", type=int)
+    g.add_argument("--sentences", help="distinct sentences per split: TRAIN,DEV,TEST (disjoint)")
+    g.add_argument("--singers-per-gender", type=int, help="training singers per gender")
+    g.add_argument("--heldout-singers-per-gender", type=int)
+    g.add_argument("--train-songs", type=int)
+    g.add_argument("--heldout-songs", type=int)
+    g.add_argument("--songs-per-singer", type=int)
+    g.add_argument("--segments-per-song", type=int)
+    g.add_argument("--music-tracks", help="tracks per split: TRAIN,TEST")
+    g.add_argument("--music-seconds", type=float)
+    g.add_argument("--vocal-prob", type=float, help="probability that a track has a hummed vocal stem")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = preset(
+            args.preset, seed=args.seed, workers=args.workers,
+            espeak_speakers=_split_counts(args.espeak_speakers, ["train", "dev", "test"]),
+            utts_per_speaker=args.utts_per_speaker,
+            sentences=_split_counts(args.sentences, ["train", "dev", "test"]),
+            singers_per_gender=args.singers_per_gender, heldout_singers_per_gender=args.heldout_singers_per_gender,
+            train_songs=args.train_songs, heldout_songs=args.heldout_songs, songs_per_singer=args.songs_per_singer,
+            segments_per_song=args.segments_per_song,
+            music_tracks=_split_counts(args.music_tracks, ["train", "test"]),
+            music_seconds=args.music_seconds, vocal_prob=args.vocal_prob)
+        from .corpus import generate
+
+        man = generate(cfg, args.out, progress=not args.no_progress, clean=args.clean, only=args.only)
+    except (MissingDependency, argparse.ArgumentTypeError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(dict(man["stats"], elapsed_s=man["elapsed_s"], out=args.out), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Corpus sizes and the ``tiny`` / ``mini`` presets."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Dict
+
+
+@dataclass
+class SynthConfig:
+    """Everything that shapes the generated corpora (all generation is seeded by ``seed``)."""
+
+    seed: int = 0
+    # AISHELL-1-like speech
+    espeak_speakers: Dict[str, int] = field(default_factory=lambda: {"train": 2, "dev": 1, "test": 1})
+    gcin_speaker_split: Dict[str, str] = field(default_factory=lambda: {"3": "train", "5": "test"})
+    utts_per_speaker: int = 3
+    sentences: Dict[str, int] = field(default_factory=lambda: {"train": 12, "dev": 4, "test": 4})
+    # OpenSinger-like singing (train singers + held-out singers, per gender)
+    singers_per_gender: int = 1
+    heldout_singers_per_gender: int = 1
+    train_songs: int = 2
+    heldout_songs: int = 1
+    songs_per_singer: int = 1
+    segments_per_song: int = 2
+    # MUSDB18-HQ-like music
+    music_tracks: Dict[str, int] = field(default_factory=lambda: {"train": 1, "test": 1})
+    music_seconds: float = 4.0
+    vocal_prob: float = 0.5
+    # execution
+    workers: int = 2
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def preset(name: str, **overrides) -> SynthConfig:
+    """``tiny`` (tests, a few seconds) or ``mini`` (recipe/demo model, a few minutes on 2 cores)."""
+    if name == "tiny":
+        cfg = SynthConfig()
+    elif name == "mini":
+        cfg = SynthConfig(
+            espeak_speakers={"train": 10, "dev": 2, "test": 2}, utts_per_speaker=40,
+            sentences={"train": 420, "dev": 80, "test": 80},
+            singers_per_gender=4, heldout_singers_per_gender=1, train_songs=8, heldout_songs=2,
+            songs_per_singer=2, segments_per_song=6,
+            music_tracks={"train": 8, "test": 2}, music_seconds=20.0)
+    else:
+        raise ValueError(f"unknown preset '{name}' (choose tiny or mini)")
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if not hasattr(cfg, k):
+            raise ValueError(f"unknown option {k}")
+        setattr(cfg, k, v)
+    return cfg
