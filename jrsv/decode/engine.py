@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -62,6 +64,7 @@ class DecodeEngine:
         self.units = list(units)
         self.asr_features = asr_features or log_magnitude
         self.beam_size, self.decode_mode = int(beam_size), decode_mode
+        self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (model calls)
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, device: str | torch.device = "cpu",
@@ -77,13 +80,23 @@ class DecodeEngine:
     @torch.inference_mode()
     def separate(self, mags: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         """[(T_i, F) mixture magnitudes] -> [{"speech": (T_i, F), "singing": (T_i, F)}] on CPU."""
+        t0 = time.perf_counter()
         x, lens = pad_batch(mags)
         out = self.separator(x.to(self.device), lens.to(self.device))
-        return [{t: out[t][i, :int(n)].float().cpu() for t in TRACKS} for i, n in enumerate(lens)]
+        res = [{t: out[t][i, :int(n)].float().cpu() for t in TRACKS} for i, n in enumerate(lens)]
+        self.timings["separation"] += time.perf_counter() - t0
+        return res
 
     @torch.inference_mode()
-    def recognize(self, mags: list[torch.Tensor]) -> list[Hypothesis]:
-        """[(T_i, F) separated magnitudes] -> one :class:`Hypothesis` each."""
+    def recognize(self, mags: list[torch.Tensor], track: str = "") -> list[Hypothesis]:
+        """[(T_i, F) separated magnitudes] -> one :class:`Hypothesis` each.
+        ``track`` only labels the time spent (``timings["asr.<track>"]``)."""
+        t0 = time.perf_counter()
+        hyps = self._recognize(mags)
+        self.timings[f"asr.{track}" if track else "asr"] += time.perf_counter() - t0
+        return hyps
+
+    def _recognize(self, mags: list[torch.Tensor]) -> list[Hypothesis]:
         mags = [m if m.size(0) >= MIN_ASR_FRAMES else
                 torch.cat([m, m.new_zeros(MIN_ASR_FRAMES - m.size(0), m.size(1))]) for m in mags]
         x, lens = pad_batch(mags)

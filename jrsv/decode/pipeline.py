@@ -261,12 +261,17 @@ def _recognize(engine: DecodeEngine, sessions: list[DecodeSession], batch_size: 
         batch = _take(sessions, "asr_jobs", batch_size)
         if not batch:
             return
-        try:
-            hyps = engine.recognize([piece.mag for _, piece in batch])
-        except RuntimeError as e:
-            for s in {id(s): s for s, _ in batch}.values():
-                s.fail(RuntimeError(f"{s.name}: recognition failed ({' '.join(str(e).split())[:200]})"))
-            continue
-        for (s, piece), hyp in zip(batch, hyps):
-            if s.error is None:
-                s.accept_recognition(piece, hyp)
+        for track in TRACKS:  # one call per track (timings per track; same shapes batch well)
+            group = [(s, p) for s, p in batch if p.track == track]
+            if not group:
+                continue
+            try:
+                hyps = engine.recognize([piece.mag for _, piece in group], track=track)
+            except RuntimeError as e:
+                for s in {id(s): s for s, _ in group}.values():
+                    s.fail(RuntimeError(f"{s.name}: recognition failed "
+                                        f"({' '.join(str(e).split())[:200]})"))
+                continue
+            for (s, piece), hyp in zip(group, hyps):
+                if s.error is None:
+                    s.accept_recognition(piece, hyp)

@@ -1,0 +1,132 @@
+"""Decode real-time factor (RTF = processing seconds / audio seconds) on this CPU.
+
+Runs the whole streaming decoder (read -> STFT -> windowed separation -> VAD -> ASR -> stitching)
+on a generated mixture (tones + noise bursts) with randomly initialised models -- weights do not
+change the cost, except that the VAD passes (nearly) all audio of both tracks to the ASR here,
+which is the worst case. Reports separation and each ASR track separately, for the paper-size
+model (MTASS 16 x d256 Conformer; ASR 12 x d256 Conformer encoder + CTC) and the tiny one.
+ASR is CTC greedy search (``--beam-size 1``, the decode default).
+
+Usage: ``python -m jrsv.bin.bench_decode [--seconds 60] [--threads 2] [--sizes paper,tiny]``
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+SR = 16000
+SIZES = {
+    "paper": dict(mtass=dict(output_size=256, attention_heads=8, linear_units=1024, num_blocks=16,
+                             cnn_module_kernel=33),
+                  asr=dict(output_size=256, attention_heads=4, linear_units=2048, num_blocks=12,
+                           cnn_module_kernel=15)),
+    "tiny": dict(mtass=dict(output_size=64, attention_heads=4, linear_units=256, num_blocks=2,
+                            cnn_module_kernel=15),
+                 asr=dict(output_size=64, attention_heads=4, linear_units=256, num_blocks=2,
+                          cnn_module_kernel=15)),
+}
+VOCAB = 4233  # AISHELL-1 character vocabulary size
+
+
+class EncoderCtc(nn.Module):
+    """The U2 ASR parts greedy decoding uses: Conformer encoder (conv2d x4) + CTC projection."""
+
+    def __init__(self, vocab: int, **conf):
+        super().__init__()
+        from jrsv.nn.encoder import ConformerEncoder
+        self.encoder = ConformerEncoder(513, input_layer="conv2d", dropout_rate=0.0, **conf)
+        self.ctc = nn.Module()
+        self.ctc.ctc_lo = nn.Linear(conf["output_size"], vocab)
+
+    def encode(self, feats, lens):
+        enc, masks = self.encoder(feats, lens)
+        return enc, masks.squeeze(1).sum(-1)
+
+
+def build_engine(size: str, beam_size: int = 1):
+    from jrsv.decode.engine import DecodeEngine
+    from jrsv.separation.model import MTASS
+    torch.manual_seed(0)
+    conf = SIZES[size]
+    mtass = MTASS(513, dropout_rate=0.0, **conf["mtass"])
+    asr = EncoderCtc(VOCAB, **conf["asr"])
+    units = ["<blank>", "<unk>"] + [chr(0x4E00 + i) for i in range(VOCAB - 3)] + ["<sos/eos>"]
+    return DecodeEngine(mtass, asr, units, beam_size=beam_size)
+
+
+def mixture(seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * SR)) / SR
+    x = 0.1 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.sin(2 * np.pi * 330 * t)
+    x += (np.sin(2 * np.pi * 0.25 * t) > 0) * 0.1 * rng.standard_normal(t.size)
+    return x.astype(np.float32)
+
+
+def run(size: str, seconds: float, batch_size: int) -> dict[str, float]:
+    from jrsv.decode.pipeline import DecodeConfig, DecodeSession, run_sessions
+    from jrsv.decode.audio_stream import iter_array_blocks
+    engine = build_engine(size)
+    audio = mixture(seconds)
+    cfg = DecodeConfig(min_confidence=0.0)
+    warm = DecodeSession("warm", iter_array_blocks(audio[: SR * 12], SR), engine, cfg)
+    for _ in run_sessions([warm], engine, batch_size):
+        pass
+    engine.timings.clear()
+    t0 = time.perf_counter()
+    s = DecodeSession("bench", iter_array_blocks(audio, SR, block_sec=2.0), engine, cfg)
+    for _ in run_sessions([s], engine, batch_size):
+        pass
+    total = time.perf_counter() - t0
+    tm = dict(engine.timings)
+    asr_audio = {t: sum(seg.end - seg.start for seg in s.transcript.track(t))
+                 for t in ("speech", "singing")}
+    res = {"separation": tm.get("separation", 0.0) / seconds,
+           "asr.speech": tm.get("asr.speech", 0.0) / seconds,
+           "asr.singing": tm.get("asr.singing", 0.0) / seconds}
+    res["other"] = (total - sum(tm.values())) / seconds
+    res["total"] = total / seconds
+    res["asr_coverage"] = min(asr_audio.values()) / seconds
+    return res
+
+
+def profile(size: str, seconds: float) -> str:
+    """Top operators of one separation window and one 20 s ASR piece."""
+    from torch.profiler import ProfilerActivity, profile as tprofile
+    engine = build_engine(size)
+    mag = torch.rand(625, 513)
+    with tprofile(activities=[ProfilerActivity.CPU]) as prof:
+        engine.separate([mag])
+        engine.recognize([torch.rand(1250, 513)])
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=60.0, help="audio length per measurement")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sizes", default="paper,tiny")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--profile", action="store_true", help="print the top operators (paper size)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"# jrsv decode RTF: {args.seconds:.0f} s generated mixture, {args.threads} threads, "
+          f"torch {torch.__version__}, randomly initialised weights, CTC greedy, "
+          f"window 10 s / overlap 2 s, batch {args.batch_size}")
+    print("| model | separation | ASR speech | ASR singing | other (STFT, VAD, stitching) | "
+          "total RTF | ASR input / audio |")
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes.split(","):
+        r = run(size, args.seconds, args.batch_size)
+        print(f"| {size} | {r['separation']:.3f} | {r['asr.speech']:.3f} | {r['asr.singing']:.3f} "
+              f"| {r['other']:.3f} | **{r['total']:.3f}** | {r['asr_coverage']:.2f} |", flush=True)
+    if args.profile:
+        print(profile("paper", args.seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
