@@ -1,11 +1,14 @@
 """TorchScript export of the separator and the ASR encoder+CTC equals the eager models."""
 import json
 
+import pytest
 import torch
 
 from test_decode_helpers import TinyASR, tiny_engine
 from jrsv.decode.export import AsrCtcGraph, SeparatorGraph, example_inputs, export_engine
 from jrsv.separation.model import MTASS
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
 
 def test_torchscript_export_equals_eager(tmp_path):
