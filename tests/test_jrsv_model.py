@@ -81,11 +81,6 @@ def _batch(b=2, t=40):
     return batch
 
 
-def _asr():
-    if HAVE_U2:
-        pytest.skip("real U2ASR available: covered by the *_u2 tests")
-    return StandInASR(F)
-
 
 def _model(mode, asr=None):
     return JRSV(MTASS(**MT), asr if asr is not None else StandInASR(F), mode=mode)
@@ -260,3 +255,72 @@ def test_distillation_teacher_pass_leaves_batchnorm_stats():
     fd(batch), f(batch)
     for (name, a), b in zip(fd.asr.state_dict().items(), f.asr.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+# ---------------------------------------------------------------- with the real U2ASR
+def _u2(input_dim=F, vocab=VOCAB):
+    from jrsv.asr.model import U2ASR
+    enc = dict(output_size=32, attention_heads=4, linear_units=64, num_blocks=2,
+               cnn_module_kernel=5, dropout_rate=0.0, positional_dropout_rate=0.0)
+    dec = dict(attention_heads=4, linear_units=64, num_blocks=1, dropout_rate=0.0,
+               positional_dropout_rate=0.0)
+    return U2ASR(vocab_size=vocab, input_dim=input_dim, encoder_conf=enc, decoder_conf=dec)
+
+
+u2 = pytest.mark.skipif(not HAVE_U2, reason="jrsv.asr.model.U2ASR not written yet")
+
+
+@u2
+@pytest.mark.parametrize("mode", ["f", "fd", "t"])
+def test_u2_modes_gradients(mode):
+    model = JRSV(MTASS(**MT), _u2(), mode=mode)
+    model.train()
+    out = model(_batch())
+    out["loss"].backward()
+    mt_grads = [p.grad for p in model.mtass.parameters()]
+    if mode == "t":
+        assert model.mtass.training and all(g is not None for g in mt_grads)
+    else:
+        assert not model.mtass.training and all(g is None for g in mt_grads)
+    assert model.asr.encoder.after_norm.weight.grad is not None
+    assert torch.isfinite(out["loss"])
+
+
+@u2
+def test_u2_distillation_zero_and_transcribe():
+    batch = _batch()
+    model = JRSV(_Oracle(batch), _u2(), mode="fd")
+    model.train()
+    assert model(batch)["loss_distil"].item() == pytest.approx(0.0, abs=1e-10)
+    real = JRSV(MTASS(**MT), _u2(), mode="fd")
+    res = real.transcribe(batch["mix_mag"], batch["lengths"], beam_size=2)
+    assert len(res["speech"]) == 2 and len(res["singing"]) == 2
+    assert all(hasattr(r, "tokens") for r in res["speech"] + res["singing"])
+
+
+@u2
+def test_u2_jrsv_model_dir_round_trip(tmp_path):
+    model = JRSV(MTASS(**MT), _u2(), mode="fd").eval()
+    units = ["<blank>", "<unk>", "a", "b", "c", "<sos/eos>"]
+    save_model_dir(model, tmp_path / "jrsv", units=units)
+    loaded = load_model_dir(tmp_path / "jrsv")
+    assert loaded.units == units and loaded.mode == "fd" and not loaded.training
+    mix, lens = _batch()["mix_mag"], torch.tensor([40, 31])
+    a = model.transcribe(mix, lens, mode="ctc_greedy_search")
+    b = loaded.transcribe(mix, lens, mode="ctc_greedy_search")
+    assert [r.tokens for r in a["speech"]] == [r.tokens for r in b["speech"]]
+    (tmp_path / "jrsv" / "units.txt").unlink()
+    with pytest.raises(ModelDirError, match="missing units.txt"):
+        load_model_dir(tmp_path / "jrsv")
+
+
+@u2
+def test_u2_cascade_model_dir_round_trip(tmp_path):
+    cascade = Cascade(MTASS(**{**MT, "input_dim": 513}), _u2(input_dim=80)).eval()
+    save_model_dir(cascade, tmp_path / "c", units=[str(i) for i in range(VOCAB)])
+    loaded = load_model_dir(tmp_path / "c")
+    assert isinstance(loaded, Cascade)
+    wav = torch.randn(1, 16000)
+    mag, phase = Stft().magnitude_phase(wav)
+    res = loaded.transcribe(mag, torch.tensor([mag.size(1)]), phase, mode="ctc_greedy_search")
+    assert len(res["speech"]) == 1 and len(res["singing"]) == 1
