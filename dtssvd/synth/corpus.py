@@ -164,11 +164,10 @@ def _plan_singing(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], speech
                           for q in range(min(cfg.songs_per_singer, len(songs[part])))]
                 man["opensinger"]["singers"][f"{raw}/{sid}"] = dict(
                     _voice_info(voice), split=part, gender=g, songs=[s["title"] for s in chosen])
-                for song in chosen:
-                    for si, line in enumerate(song["lines"]):
-                        jobs.append(Job("sing", f"sing-{g}-{sid}-{song['title']}-{si}", {
-                            "gender": g, "singer": sid, "song": song["title"], "seg": si, "sentence": line,
-                            "voice": voice, "key": song["key"], "tempo": song["tempo"]}))
+                for song in chosen:  # one job per (singer, song): syllable analyses are cached per process
+                    jobs.append(Job("sing", f"sing-{g}-{sid}-{song['title']}", {
+                        "gender": g, "singer": sid, "song": song["title"], "lines": song["lines"],
+                        "voice": voice, "key": song["key"], "tempo": song["tempo"]}))
 
 
 def _plan_music(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any]) -> None:
@@ -188,10 +187,12 @@ def build_plan(cfg: SynthConfig) -> Plan:
     conf.pop("workers")  # the output does not depend on it
     man: Dict[str, Any] = {"config": conf}
     transcript: List[str] = []
+    speech_jobs: List[Job] = []
     _plan_music(cfg, jobs, man)  # longest jobs first for load balance
-    _plan_speech(cfg, jobs, man, transcript)
+    _plan_speech(cfg, speech_jobs, man, transcript)
     speech_texts = {t for v in man["aishell"]["sentences"].values() for t in v}
     _plan_singing(cfg, jobs, man, speech_texts)
+    jobs += speech_jobs
     return Plan(jobs, man, sorted(transcript))
 
 
@@ -215,23 +216,27 @@ def _run_speech(out: str, a: Dict[str, Any], rng: random.Random) -> Dict[str, An
     return {"seconds": len(x) / sr}
 
 
-def _run_sing(out: str, a: Dict[str, Any], seed: int, rng: random.Random) -> Dict[str, Any]:
-    sent: Sentence = a["sentence"]
+def _run_sing(out: str, a: Dict[str, Any], seed: int, key: str) -> Dict[str, Any]:
+    """All segments of one song sung by one singer."""
     voice = a["voice"]
     g = a["gender"]
     sr = layout.OPENSINGER_SR
-    units = [analyse(voice.name, p, voice.syllable(p, sr), sr) for p in sent.pinyin]
-    mel_rng = random.Random(f"{seed}-melody-{a['song']}-{a['seg']}")  # same tune for every singer
-    notes, total = make_melody(sent.pinyin, mel_rng, g, a["key"], a["tempo"], lead_s=rng.uniform(0.2, 0.5))
     style = singer_style(random.Random(f"{seed}-singer-{g}-{a['singer']}"), g, voice.gender)
-    y = normalize_peak(sing(units, notes, total, sr, style, rng), rng.uniform(0.5, 0.8))
-    stem = layout.opensinger_stem(out, g, a["singer"], a["song"], a["seg"])
-    write_wav(stem + ".wav", y, sr)
-    with open(stem + ".txt", "w", encoding="utf-8") as f:
-        f.write(sent.text + "\n")
-    with open(stem + ".lab", "w", encoding="utf-8") as f:
-        f.write("\n".join(lab_lines(notes)) + "\n")
-    return {"seconds": total}
+    seconds = 0.0
+    for seg, sent in enumerate(a["lines"]):
+        rng = _job_rng(seed, f"{key}-{seg}")
+        units = [analyse(voice.name, p, voice.syllable(p, sr), sr) for p in sent.pinyin]
+        mel_rng = random.Random(f"{seed}-melody-{a['song']}-{seg}")  # same tune for every singer
+        notes, total = make_melody(sent.pinyin, mel_rng, g, a["key"], a["tempo"], lead_s=rng.uniform(0.2, 0.5))
+        y = normalize_peak(sing(units, notes, total, sr, style, rng), rng.uniform(0.5, 0.8))
+        stem = layout.opensinger_stem(out, g, a["singer"], a["song"], seg)
+        write_wav(stem + ".wav", y, sr)
+        with open(stem + ".txt", "w", encoding="utf-8") as f:
+            f.write(sent.text + "\n")
+        with open(stem + ".lab", "w", encoding="utf-8") as f:
+            f.write("\n".join(lab_lines(notes)) + "\n")
+        seconds += total
+    return {"seconds": seconds, "segments": len(a["lines"])}
 
 
 def _run_music(out: str, a: Dict[str, Any], cfg: SynthConfig, rng: random.Random) -> Dict[str, Any]:
@@ -248,7 +253,7 @@ def run_job(job: Job, out: str, cfg: SynthConfig) -> Tuple[str, Dict[str, Any]]:
     if job.kind == "speech":
         info = _run_speech(out, job.args, rng)
     elif job.kind == "sing":
-        info = _run_sing(out, job.args, cfg.seed, rng)
+        info = _run_sing(out, job.args, cfg.seed, job.key)
     elif job.kind == "music":
         info = _run_music(out, job.args, cfg, rng)
     else:
@@ -318,7 +323,7 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
         secs[j.kind] = secs.get(j.kind, 0.0) + float(results[j.key]["seconds"])
     man["stats"] = {"jobs": len(jobs), "audio_seconds": {k: round(v, 2) for k, v in sorted(secs.items())},
                     "aishell_utterances": sum(j.kind == "speech" for j in jobs),
-                    "opensinger_segments": sum(j.kind == "sing" for j in jobs),
+                    "opensinger_segments": sum(len(j.args["lines"]) for j in jobs if j.kind == "sing"),
                     "musdb_tracks": sum(j.kind == "music" for j in jobs)}
     with open(os.path.join(out, layout.MANIFEST), "w", encoding="utf-8") as f:
         json.dump(man, f, ensure_ascii=False, indent=1, sort_keys=True)

@@ -1,7 +1,7 @@
 """Singing by WORLD re-synthesis of spoken syllables onto a seeded melody (OpenSinger-like).
 
 For each lyric syllable the spoken unit (espeak-ng or gcin-voice) is analysed with pyworld
-(dio + stonemask F0, cheaptrick envelope, d4c aperiodicity). Its unvoiced onset (the
+(harvest F0 with voicing gaps filled, cheaptrick envelope, d4c aperiodicity). Its unvoiced onset (the
 consonant) keeps its natural length; the voiced part keeps a short natural onset transition
 and its remainder is time-stretched to fill the note. F0 is replaced by the note pitch with
 short portamento between notes and a delayed vibrato (~5.5 Hz, 30-50 cents).
@@ -71,12 +71,36 @@ def make_melody(labels: Sequence[str], rng: random.Random, gender: str, key: int
     return notes, t + 0.35
 
 
+def _fill_voicing(f0: np.ndarray, x: np.ndarray, sr: int) -> np.ndarray:
+    """Make the sonorant part of a unit one continuous voiced region.
+
+    Creaky third tones often lose voicing in the F0 tracker: gaps between the first and last
+    voiced frame are filled by interpolation; a unit with (almost) no voicing gets a flat
+    150 Hz over its loud frames. Envelope/aperiodicity are then estimated with this F0.
+    """
+    f0 = f0.copy()
+    idx = np.where(f0 > 0)[0]
+    if idx.size < 3:
+        hop = int(sr * FRAME_MS / 1000)
+        n = len(f0)
+        env = np.array([np.sqrt(np.mean(x[i * hop:(i + 1) * hop] ** 2) + 1e-20) for i in range(n)])
+        loud = np.where(env > env.max() * 10 ** (-20 / 20))[0]
+        if loud.size == 0:
+            return f0
+        f0[loud[0]:loud[-1] + 1] = 150.0
+        return f0
+    a, b = idx[0], idx[-1] + 1
+    span = np.arange(a, b)
+    f0[a:b] = np.interp(span, idx, f0[idx])
+    return f0
+
+
 @functools.lru_cache(maxsize=8192)
 def _analyse_cached(key: Tuple[str, str], data: bytes, sr: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     pw = require_pyworld()
     x = np.frombuffer(data, dtype=np.float64).copy()
-    f0, t = pw.dio(x, sr, frame_period=FRAME_MS, f0_floor=60.0, f0_ceil=600.0)
-    f0 = pw.stonemask(x, f0, t, sr)
+    f0, t = pw.harvest(x, sr, frame_period=FRAME_MS, f0_floor=50.0, f0_ceil=600.0)
+    f0 = _fill_voicing(f0, x, sr)
     sp = pw.cheaptrick(x, f0, t, sr)
     ap = pw.d4c(x, f0, t, sr)
     return f0, sp, ap

@@ -1,0 +1,223 @@
+"""Tests for the synthetic mini-corpus generator (dtssvd.synth), tiny preset only."""
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import random
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+from dtssvd.synth import deps  # noqa: E402
+from dtssvd.synth.config import preset  # noqa: E402
+from dtssvd.synth.midi import MidiTrack  # noqa: E402
+from dtssvd.synth.text import character_inventory, make_sentences, split_disjoint, to_pinyin  # noqa: E402
+
+sf = pytest.importorskip("soundfile")
+
+_TOOLS_OK = all(os.path.exists(p) for p in (deps.GCIN_OGG_DIR,)) and all(
+    shutil.which(b) for b in ("espeak-ng", "fluidsynth"))
+needs_tools = pytest.mark.skipif(not _TOOLS_OK, reason="espeak-ng / fluidsynth / gcin-voice not installed")
+
+
+# ------------------------------------------------------------------ text ------------------
+def test_sentences_distinct_and_inventory_moderate():
+    inv = character_inventory()
+    assert 150 <= len(inv) <= 300
+    sents = make_sentences(600, seed=3)
+    texts = [s.text for s in sents]
+    assert len(set(texts)) == 600
+    assert set("".join(texts)) <= set(inv)
+    assert make_sentences(50, seed=3) == sents[:50]  # seeded and prefix-stable
+    for s in sents[:50]:
+        assert len(s.pinyin) == len(s.text)
+        assert all(p[-1] in "12345" and p[:-1].isalpha() for p in s.pinyin)
+
+
+def test_pinyin_neutral_tone_is_5_and_split_disjoint():
+    assert to_pinyin("我的") == ["wo3", "de5"]
+    parts = split_disjoint(make_sentences(30, seed=0), [20, 5, 5])
+    assert [len(p) for p in parts] == [20, 5, 5]
+    assert not ({s.text for s in parts[0]} & {s.text for s in parts[1] + parts[2]})
+
+
+def test_gcin_keys_tone_mapping():
+    from dtssvd.synth.speech import pinyin_to_gcin_keys
+
+    assert pinyin_to_gcin_keys("shuo1")[0] == "ㄕㄨㄛ"
+    assert pinyin_to_gcin_keys("de5")[0] == "ㄉㄜ1"
+    assert pinyin_to_gcin_keys("lv4")[0] == "ㄌㄩ4"
+    assert pinyin_to_gcin_keys("xue2")[0] == "ㄒㄩㄝ2"
+
+
+def test_midi_writer_header_and_events():
+    tr = MidiTrack(120.0)
+    tr.program(0, 33)
+    tr.note(0, 40, 0.0, 1.0, 100)
+    data = tr.to_bytes(end_beat=2.0)
+    assert data[:4] == b"MThd" and data[14:18] == b"MTrk"
+    assert int.from_bytes(data[18:22], "big") == len(data) - 22
+    assert data.endswith(b"\xff\x2f\x00")
+
+
+def test_missing_tool_error_names_package(monkeypatch):
+    monkeypatch.setattr(deps.shutil, "which", lambda name: None)
+    with pytest.raises(deps.MissingDependency, match="apt-get install fluidsynth"):
+        deps.require_fluidsynth()
+    with pytest.raises(deps.MissingDependency, match="gcin-voice"):
+        deps.require_gcin("/nonexistent/gcin")
+
+
+def test_preset_overrides():
+    cfg = preset("mini", seed=5, music_seconds=3.0)
+    assert cfg.seed == 5 and cfg.music_seconds == 3.0 and cfg.espeak_speakers["train"] >= 8
+    with pytest.raises(ValueError):
+        preset("huge")
+
+
+# ------------------------------------------------------------------ audio units ---------------
+@needs_tools
+def test_singing_follows_melody_pitch():
+    import pyworld as pw
+
+    from dtssvd.synth.singing import analyse, make_melody, midi_to_hz, sing, singer_style
+    from dtssvd.synth.speech import gcin_voices
+
+    sr = 24000
+    voice = gcin_voices()["3"]
+    syls = ["ni3", "hao3", "ma1"]
+    units = [analyse(voice.name, s, voice.syllable(s, sr), sr) for s in syls]
+    rng = random.Random(0)
+    notes, total = make_melody(syls, rng, "M", key=2, tempo=70.0)
+    y = sing(units, notes, total, sr, singer_style(rng, "M", "M"), rng)
+    assert len(y) == int(round(total * sr)) and np.isfinite(y).all()
+    f0, t = pw.harvest(y.astype(np.float64), sr, frame_period=5.0)
+    for n in notes:
+        mid = (t > n.start + 0.3 * (n.end - n.start)) & (t < n.end - 0.1 * (n.end - n.start)) & (f0 > 0)
+        assert mid.sum() > 5
+        cents = 1200 * np.log2(np.median(f0[mid]) / midi_to_hz(n.midi))
+        assert abs(cents) < 100, (n, cents)
+
+
+# ------------------------------------------------------------------ whole corpora -------------
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from dtssvd.synth import generate
+
+    if not _TOOLS_OK:
+        pytest.skip("Debian tools missing")
+    out = tmp_path_factory.mktemp("tiny")
+    man = generate(preset("tiny", seed=1, workers=2), str(out), progress=False)
+    return out, man
+
+
+def _read_transcript(out: Path):
+    lines = (out / "data_aishell/transcript/aishell_transcript_v0.8.txt").read_text(encoding="utf-8").splitlines()
+    return {ln.split(" ", 1)[0]: ln.split(" ", 1)[1] for ln in lines}
+
+
+@needs_tools
+def test_aishell_layout_and_disjoint_splits(tiny):
+    out, man = tiny
+    trans = _read_transcript(out)
+    wavs = sorted((out / "data_aishell/wav").glob("*/*/*.wav"))
+    assert len(wavs) == len(trans) == man["stats"]["aishell_utterances"] > 0
+    speakers, texts = {}, {}
+    for w in wavs:
+        split, spk, utt = w.parts[-3], w.parts[-2], w.stem
+        assert utt.startswith("BAC009" + spk + "W") and len(utt) == 16
+        info = sf.info(str(w))
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert info.duration > 0.5
+        speakers.setdefault(split, set()).add(spk)
+        texts.setdefault(split, set()).add(trans[utt].replace(" ", ""))
+        assert " " in trans[utt]  # word-segmented
+    assert set(speakers) == {"train", "dev", "test"}
+    assert not (speakers["train"] & (speakers["dev"] | speakers["test"])) and not (speakers["dev"] & speakers["test"])
+    assert not (texts["train"] & (texts["dev"] | texts["test"]))
+    names = {v["name"] for v in man["aishell"]["speakers"].values()}
+    assert {"gcin-3", "gcin-5"} <= names and any(n.startswith("espeak") for n in names)
+
+
+@needs_tools
+def test_opensinger_layout_lab_and_heldout(tiny):
+    out, man = tiny
+    wavs = sorted((out / "OpenSinger").glob("*Raw/*/*.wav"))
+    assert len(wavs) == man["stats"]["opensinger_segments"] > 0
+    for w in wavs:
+        raw, folder = w.parts[-3], w.parts[-2]
+        assert raw in ("ManRaw", "WomanRaw")
+        sid, song = folder.split("_", 1)
+        assert w.stem.startswith(f"{sid}_{song}_") and w.stem.rsplit("_", 1)[1].isdigit()
+        info = sf.info(str(w))
+        assert (info.samplerate, info.channels, info.subtype) == (24000, 1, "PCM_16")
+        text = w.with_suffix(".txt").read_text(encoding="utf-8").strip()
+        lab = [ln.split() for ln in w.with_suffix(".lab").read_text(encoding="utf-8").splitlines()]
+        assert len(lab) == len(text) and all(len(x) == 3 for x in lab)
+        times = [(float(a), float(b)) for a, b, _ in lab]
+        assert all(a < b for a, b in times) and all(times[i][1] <= times[i + 1][0] + 1e-9
+                                                    for i in range(len(times) - 1))
+        assert times[-1][1] <= info.duration
+        assert [x[2] for x in lab] == to_pinyin(text)
+    singers = man["opensinger"]["singers"]
+    ly = man["opensinger"]["lyrics"]
+    assert not set(ly["train"]) & set(ly["heldout"])
+    tr_songs = {s for v in singers.values() if v["split"] == "train" for s in v["songs"]}
+    ho_songs = {s for v in singers.values() if v["split"] == "heldout" for s in v["songs"]}
+    assert tr_songs and ho_songs and not tr_songs & ho_songs
+    tr_voice = {v["name"] for v in singers.values() if v["split"] == "train"}
+    ho_voice = {v["name"] for v in singers.values() if v["split"] == "heldout"}
+    assert not tr_voice & ho_voice
+
+
+@needs_tools
+def test_musdb_layout_and_mixture_is_sum(tiny):
+    out, man = tiny
+    tracks = sorted((out / "musdb18hq").glob("*/*"))
+    assert {t.parent.name for t in tracks} == {"train", "test"}
+    assert len(tracks) == man["stats"]["musdb_tracks"]
+    for t in tracks:
+        assert " - " in t.name
+        stems = {}
+        for name in ("mixture", "drums", "bass", "other", "vocals"):
+            x, sr = sf.read(str(t / f"{name}.wav"), dtype="int16")
+            assert sr == 44100 and x.ndim == 2 and x.shape[1] == 2
+            stems[name] = x.astype(np.int32)
+        total = stems["drums"] + stems["bass"] + stems["other"] + stems["vocals"]
+        assert np.array_equal(total, stems["mixture"])
+        assert np.abs(stems["drums"]).max() > 1000 and np.abs(stems["bass"]).max() > 1000
+    assert not set(man["musdb"]["train"]) & set(man["musdb"]["test"])
+
+
+@needs_tools
+def test_deterministic_byte_identical(tiny, tmp_path):
+    from dtssvd.synth import generate
+
+    out, _ = tiny
+    generate(preset("tiny", seed=1, workers=1), str(tmp_path), progress=False)
+    files_a = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert files_a == files_b
+    _, mismatch, errors = filecmp.cmpfiles(out, tmp_path, [str(p) for p in files_a], shallow=False)
+    assert not mismatch and not errors
+    man = json.loads((tmp_path / "mini_corpora.json").read_text(encoding="utf-8"))
+    assert man["config"]["seed"] == 1
+
+
+@needs_tools
+def test_cli_errors_and_small_run(tmp_path, capsys):
+    from dtssvd.synth.cli import main
+
+    assert main([str(tmp_path / "x"), "--music-tracks", "1,2,3"]) == 1
+    assert "expected 2" in capsys.readouterr().err
+    rc = main([str(tmp_path / "m"), "--only", "musdb", "--music-tracks", "1,0", "--music-seconds", "2",
+               "--no-progress", "--workers", "1"])
+    assert rc == 0
+    assert len(list((tmp_path / "m/musdb18hq/train").glob("*/mixture.wav"))) == 1
+    assert not (tmp_path / "m/OpenSinger").exists()
