@@ -12,6 +12,7 @@ Usage: ``python -m jrsv.bin.bench_decode [--seconds 60] [--threads 2] [--sizes p
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -113,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="print the top operators (paper size)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"# jrsv decode RTF: {args.seconds:.0f} s generated mixture, {args.threads} threads, "
+    load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
+    print(f"# jrsv decode RTF: {args.seconds:.0f} s generated mixture, {args.threads} threads "
+          f"(load average at start {load}, {os.cpu_count()} CPUs), "
           f"torch {torch.__version__}, randomly initialised weights, CTC greedy, "
           f"window 10 s / overlap 2 s, batch {args.batch_size}")
     print("| model | separation | ASR speech | ASR singing | other (STFT, VAD, stitching) | "
