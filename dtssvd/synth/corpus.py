@@ -117,19 +117,28 @@ def _plan_speech(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], transcr
 
 
 def _singer_voices(cfg: SynthConfig) -> Dict[Tuple[str, str], List[Voice]]:
-    """Source voices for (gender, "train"/"heldout") singers; all distinct."""
-    rng_space = espeak_voices(117, cfg.seed + 7919)
+    """Source voices for (gender, "train"/"heldout") singers, all distinct and gender-matched.
+
+    gcin-3 (male) is the first training male singer, gcin-5 (female) the first held-out female
+    singer; the rest are espeak voices of the singer's gender, taken without replacement, distinct
+    espeak variants (timbres) first, since WORLD replaces the pitch anyway.
+    """
+    space = espeak_voices(117, cfg.seed + 7919)
     gcin = gcin_voices()
     out: Dict[Tuple[str, str], List[Voice]] = {}
     for g in ("M", "F"):
-        pool = [v for v in rng_space if v.gender == g]
-        n_tr, n_ho = cfg.singers_per_gender, cfg.heldout_singers_per_gender
-        tr: List[Voice] = [gcin["3"]] if g == "M" else []
-        ho: List[Voice] = [gcin["5"]] if g == "F" else []
-        tr += pool[: max(0, n_tr - len(tr))]
-        ho += pool[len(tr) + 1: len(tr) + 1 + max(0, n_ho - len(ho))] if g == "M" else \
-            pool[n_tr: n_tr + max(0, n_ho - len(ho))]
-        out[(g, "train")], out[(g, "heldout")] = tr[:n_tr], ho[:n_ho]
+        same = [v for v in space if v.gender == g]
+        seen: set = set()
+        first = [v for v in same if not (v.variant in seen or seen.add(v.variant))]  # one per timbre
+        pool = iter(first + [v for v in same if v not in first])
+        for part, n in (("train", cfg.singers_per_gender), ("heldout", cfg.heldout_singers_per_gender)):
+            chosen: List[Voice] = [v for v in gcin.values() if v.gender == g
+                                   and (part == "train") == (v.speaker == "3")][:n]
+            try:
+                chosen += [next(pool) for _ in range(n - len(chosen))]
+            except StopIteration:
+                raise ValueError(f"too many {g} singers: at most 45 female / 72 male espeak voices") from None
+            out[(g, part)] = chosen
     return out
 
 

@@ -132,9 +132,11 @@ def _shift_formants(sp: np.ndarray, factor: float) -> np.ndarray:
     """Warp the spectral envelope's frequency axis by ``factor``."""
     if abs(factor - 1.0) < 1e-6:
         return sp
-    bins = np.arange(sp.shape[1])
-    src = np.clip(bins / factor, 0, sp.shape[1] - 1)
-    return np.stack([np.interp(src, bins, row) for row in sp])
+    src = np.clip(np.arange(sp.shape[1]) / factor, 0, sp.shape[1] - 1)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, sp.shape[1] - 1)
+    w = src - i0
+    return sp[:, i0] * (1 - w) + sp[:, i1] * w
 
 
 def _unit_frames(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, n_out: int
@@ -208,11 +210,11 @@ def lab_lines(notes: Sequence[Note]) -> List[str]:
 
 def singer_style(rng: random.Random, gender: str, source_gender: str) -> SingerStyle:
     """Seeded per-singer vibrato and formant shift."""
-    shift = 1.0
+    shift = rng.uniform(0.96, 1.04)  # a little timbre variety between singers of one source voice
     if gender == "F" and source_gender == "M":
-        shift = rng.uniform(1.12, 1.2)
+        shift *= rng.uniform(1.12, 1.2)
     elif gender == "M" and source_gender == "F":
-        shift = rng.uniform(0.85, 0.9)
+        shift *= rng.uniform(0.85, 0.9)
     return SingerStyle(vibrato_hz=rng.uniform(5.0, 6.0), vibrato_cents=rng.uniform(30.0, 50.0),
                        formant_shift=shift)
 
