@@ -216,8 +216,13 @@ def test_cli_errors_and_small_run(tmp_path, capsys):
 
     assert main([str(tmp_path / "x"), "--music-tracks", "1,2,3"]) == 1
     assert "expected 2" in capsys.readouterr().err
-    rc = main([str(tmp_path / "m"), "--only", "musdb", "--music-tracks", "1,0", "--music-seconds", "2",
+    rc = main(["--out", str(tmp_path / "m"), "--only", "musdb", "--music-tracks", "1,0", "--music-seconds", "2",
                "--no-progress", "--workers", "1"])
     assert rc == 0
     assert len(list((tmp_path / "m/musdb18hq/train").glob("*/mixture.wav"))) == 1
     assert not (tmp_path / "m/OpenSinger").exists()
+    capsys.readouterr()
+    args = ["--out", str(tmp_path / "m"), "--only", "musdb", "--music-tracks", "1,0", "--music-seconds", "2",
+            "--no-progress", "--workers", "1"]
+    assert main(args) == 0 and json.loads(capsys.readouterr().out)["skipped"] is True  # same config: skipped
+    assert main(args + ["--force"]) == 0 and json.loads(capsys.readouterr().out)["skipped"] is False

@@ -1,4 +1,7 @@
-"""Command line: ``python tools/make_mini_corpora.py OUT [--preset tiny|mini] [options]``."""
+"""Command line: ``python tools/make_mini_corpora.py OUT [--preset tiny|mini] [options]``.
+
+Also ``python -m dtssvd.synth.cli --out OUT ...`` (the form the recipe uses).
+"""
 from __future__ import annotations
 
 import argparse
@@ -21,14 +24,17 @@ def _split_counts(text: Optional[str], names: List[str]):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Generate small AISHELL-1 / OpenSinger / MUSDB18-HQ look-alike "
+    p = argparse.ArgumentParser(prog="make_mini_corpora", description="Generate small AISHELL-1 / OpenSinger / MUSDB18-HQ look-alike "
                                             "corpora (synthetic, seeded, in the real on-disk layouts).")
-    p.add_argument("out", help="output directory (gets data_aishell/, OpenSinger/, musdb18hq/)")
+    p.add_argument("out", nargs="?", help="output directory (gets data_aishell/, OpenSinger/, musdb18hq/)")
+    p.add_argument("--out", dest="out_opt", metavar="OUT", help="same as the positional OUT")
     p.add_argument("--preset", default="tiny", choices=("tiny", "mini"))
     p.add_argument("--seed", type=int)
     p.add_argument("--workers", type=int, help="processes (at most 2)")
     p.add_argument("--only", nargs="+", choices=("aishell", "opensinger", "musdb"))
     p.add_argument("--clean", action="store_true", help="remove existing corpus folders in OUT first")
+    p.add_argument("--force", action="store_true",
+                   help="regenerate even if OUT holds a finished run with the same config")
     p.add_argument("--no-progress", action="store_true")
     g = p.add_argument_group("sizes (override the preset)")
     g.add_argument("--espeak-speakers", help="espeak speakers per split: TRAIN,DEV,TEST")
@@ -47,7 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    import warnings
+
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.out and args.out_opt and args.out != args.out_opt:
+        parser.error("give OUT once (positional or --out)")
+    args.out = args.out or args.out_opt
+    if not args.out:
+        parser.error("the output directory is required (OUT or --out OUT)")
     try:
         cfg = preset(
             args.preset, seed=args.seed, workers=args.workers,
@@ -61,11 +76,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             music_seconds=args.music_seconds, vocal_prob=args.vocal_prob)
         from .corpus import generate
 
-        man = generate(cfg, args.out, progress=not args.no_progress, clean=args.clean, only=args.only)
+        man = generate(cfg, args.out, progress=not args.no_progress, clean=args.clean, only=args.only,
+                       force=args.force)
     except (MissingDependency, argparse.ArgumentTypeError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(dict(man["stats"], elapsed_s=man["elapsed_s"], out=args.out), ensure_ascii=False))
+    print(json.dumps(dict(man["stats"], elapsed_s=man["elapsed_s"], out=args.out,
+                          skipped=bool(man.get("skipped"))), ensure_ascii=False))
     return 0
 
 

@@ -281,11 +281,27 @@ def _worker_run(job: Job) -> Tuple[str, Dict[str, Any]]:
     return run_job(job, _WORKER["out"], _WORKER["cfg"])
 
 
+def _up_to_date(out: str, man: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The saved manifest if ``out`` already holds a finished run with the same config/selection."""
+    path = os.path.join(out, layout.MANIFEST)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if old.get("config") != man["config"] or old.get("only") != man["only"]:
+        return None
+    return old
+
+
 def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = False,
-             only: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+             only: Optional[Sequence[str]] = None, force: bool = False) -> Dict[str, Any]:
     """Write the corpora under ``out``; returns the manifest (also saved to ``out/mini_corpora.json``).
 
-    ``only``: subset of ``("aishell", "opensinger", "musdb")``.
+    ``only``: subset of ``("aishell", "opensinger", "musdb")``. The manifest is written last, so
+    a finished run with the same config is detected and skipped unless ``force`` (or ``clean``).
     """
     from .deps import find_soundfont, require_espeak, require_fluidsynth, require_gcin, require_pyworld
 
@@ -294,11 +310,19 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
     plan = build_plan(cfg)
     kinds = {"aishell": "speech", "opensinger": "sing", "musdb": "music"}
     wanted = set(only or kinds)
+    plan.manifest["only"] = sorted(wanted)
+    old = None if (force or clean) else _up_to_date(out, plan.manifest)
+    if old is not None:
+        old["elapsed_s"], old["skipped"] = round(time.time() - t0, 1), True
+        return old
     jobs = [j for j in plan.jobs if any(kinds[w] == j.kind for w in wanted)]
     if clean:
         for sub in ("data_aishell", "OpenSinger", "musdb18hq"):
             shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
     os.makedirs(out, exist_ok=True)
+    stale = os.path.join(out, layout.MANIFEST)
+    if os.path.exists(stale):
+        os.remove(stale)  # only a finished run leaves a manifest
     if "aishell" in wanted:
         path = layout.aishell_transcript(out)
         os.makedirs(os.path.dirname(path), exist_ok=True)
