@@ -19,7 +19,8 @@ def _split_counts(text: Optional[str], names: List[str]):
         return None
     vals = [int(v) for v in text.split(",")]
     if len(vals) != len(names):
-        raise argparse.ArgumentTypeError(f"expected {len(names)} comma-separated counts ({','.join(names)})")
+        raise argparse.ArgumentTypeError(
+            f"expected {len(names)} comma-separated counts ({','.join(names)})")
     return dict(zip(names, vals))
 
 

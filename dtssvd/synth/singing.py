@@ -12,7 +12,7 @@ import functools
 import math
 import random
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -217,10 +217,3 @@ def singer_style(rng: random.Random, gender: str, source_gender: str) -> SingerS
         shift *= rng.uniform(0.85, 0.9)
     return SingerStyle(vibrato_hz=rng.uniform(5.0, 6.0), vibrato_cents=rng.uniform(30.0, 50.0),
                        formant_shift=shift)
-
-
-def notes_by_label(notes: Sequence[Note]) -> Dict[str, int]:  # small helper for tests/stats
-    out: Dict[str, int] = {}
-    for n in notes:
-        out[n.label] = out.get(n.label, 0) + 1
-    return out

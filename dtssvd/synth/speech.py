@@ -25,8 +25,6 @@ GCIN_SR = 44100
 GCIN_SPEAKERS = ("3", "5")
 #: measured median F0: speaker 3 ~136 Hz (male), speaker 5 ~260 Hz (female)
 GCIN_GENDER = {"3": "M", "5": "F"}
-#: bopomofo tone mark -> gcin directory suffix (gcin: none = tone 1, '1' = neutral)
-_TONE_SUFFIX = {"": "", "ˊ": "2", "ˇ": "3", "ˋ": "4", "˙": "1"}
 
 
 @dataclass(frozen=True)
@@ -84,9 +82,9 @@ def pinyin_to_gcin_keys(syl: str) -> List[str]:
     neutral). This is the documented fallback for syllables the recordings lack.
     """
     from pypinyin.contrib.tone_convert import to_tone
-
     from pypinyin.style.bopomofo import BopomofoConverter  # type: ignore
 
+    # gcin directory suffix: none = tone 1, "2"/"3"/"4", "1" = neutral tone
     base, tone = (syl[:-1], syl[-1]) if syl[-1:].isdigit() else (syl, "5")
     bpmf = BopomofoConverter().to_bopomofo(to_tone(base + tone) if tone != "5" else base)
     bpmf = bpmf.rstrip("˙ˊˇˋ").lstrip("˙")
