@@ -6,7 +6,8 @@
 
 INPUT: audio files (wav, flac, ogg, mp3; any rate / channels), directories (searched
 recursively), @list.txt (one path per line), or - for raw s16le PCM on stdin (--stdin-rate,
---stdin-channels); stdin segments are printed as soon as they are final.
+--stdin-channels); stdin segments are printed to stdout as soon as they are final, one line
+each ("[speech] 00:00:01.000 --> 00:00:03.000 text"; JSON lines with --format json).
 Outputs: NAME.json / NAME.txt (both tracks) or NAME.speech.srt + NAME.singing.srt (.vtt).
 Exit status: the number of inputs that failed (at most 125); 0 when all decoded.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
@@ -113,8 +115,16 @@ def run(args: argparse.Namespace) -> int:
 
     failed, done = 0, 0
     out = sys.stdout
+    audio_read: list[float] = []
+    t_start = time.perf_counter()
+
+    def on_audio(sec: float) -> None:
+        audio_read.append(sec)
+        if bar is not None:
+            bar.update(sec)
+
     for kind, s, track, seg in run_sessions(sessions(), engine, args.batch_size, live=live,
-                                            on_audio=bar.update if bar else None):
+                                            on_audio=on_audio):
         if kind == "segment":
             if s.source == "-":
                 line = (json.dumps({"track": track, **_segment_dict(seg)}, ensure_ascii=False)
@@ -135,6 +145,12 @@ def run(args: argparse.Namespace) -> int:
                 _write_err(bar, f"jrsv decode: error: {s.source}: cannot write output ({e})")
     if bar:
         bar.close()
+    audio_sec = sum(audio_read)
+    if not args.quiet and audio_sec > 0:
+        wall = time.perf_counter() - t_start
+        parts = ", ".join(f"{k} {v / audio_sec:.3f}" for k, v in sorted(engine.timings.items()))
+        print(f"jrsv decode: {audio_sec:.1f} s of audio in {wall:.1f} s (RTF {wall / audio_sec:.3f}; "
+              f"{parts})", file=sys.stderr)
     print(f"jrsv decode: {done - failed} of {done} input(s) decoded, {failed} failed",
           file=sys.stderr)
     return min(failed, MAX_STATUS)
