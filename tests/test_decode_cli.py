@@ -163,3 +163,14 @@ def test_bad_model_dir_one_line_error(tmp_path, capsys, problem, words):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
     assert len(err) == 1 and words in err[0] and str(model) in err[0]
+
+
+def test_unwritable_stems_dir_fails_that_input_only(tmp_path, fake_model, capsys):
+    wav = write_audio(tmp_path / "a.wav", _bursts(2.0, 16000))
+    blocker = tmp_path / "stems"
+    blocker.write_text("a file, not a directory")
+    rc = main(["decode", str(wav), "--model", "M", "--output-dir", str(tmp_path / "o"),
+               "--write-stems", str(blocker), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert "cannot write stems" in err[0] and str(wav) in err[0]

@@ -93,7 +93,8 @@ class DecodeSession:
         self.stft = StreamingStft()
         self.windows = WindowedSeparation(*self.config.window_frames())
         self.segmenters = {t: TrackSegmenter(t, self.config.vad) for t in TRACKS}
-        self.stems = StemWriter(stems_dir, name) if stems_dir is not None else None
+        self._stems_dir = stems_dir
+        self.stems: StemWriter | None = None          # opened with the first separated frames
         self.sep_jobs: deque[WindowJob] = deque()
         self.asr_jobs: deque[AsrPiece] = deque()
         self.transcript = Transcript(source=self.source)
@@ -124,7 +125,13 @@ class DecodeSession:
     def _chunk(self, chunk: StitchedChunk | None) -> None:
         if chunk is None or chunk.num_frames == 0:
             return
-        if self.stems is not None:
+        if self._stems_dir is not None:
+            if self.stems is None:
+                try:
+                    self.stems = StemWriter(self._stems_dir, self.name)
+                except OSError as e:
+                    raise OSError(f"{self.source}: cannot write stems to {self._stems_dir} "
+                                  f"({e.strerror or e})") from None
             self.stems.write(chunk)
         mix_mag = chunk.mix.abs()
         for t in TRACKS:
@@ -164,9 +171,9 @@ class DecodeSession:
     def close(self) -> None:
         """Finish side outputs (stems); on error remove partial ones."""
         self.transcript.duration = self.samples_read / SAMPLE_RATE
-        if self.stems is not None:
-            self.stems.close(self.samples_read if self.error is None else None)
-            self.stems = None
+        stems, self.stems = self.stems, None
+        if stems is not None:
+            stems.close(self.samples_read if self.error is None else None)
 
     def fail(self, error: BaseException) -> None:
         self.error = error
@@ -216,7 +223,7 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
         for s in active:
             try:
                 secs = s.read(want)
-            except AudioError as e:
+            except (AudioError, OSError) as e:
                 s.fail(e)
                 continue
             if on_audio and secs:
@@ -224,7 +231,7 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
         _separate(engine, [s for s in active if s.error is None], batch_size)
         for s in active:
             if s.error is None:
-                s.advance_end()
+                _guard(s, s.advance_end)
         _recognize(engine, [s for s in active if s.error is None], 2 * batch_size)
         still = []
         for s in active:
@@ -233,11 +240,19 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
             s.new_segments = []
             if s.error is not None or s.complete:
                 if s.error is None:
-                    s.close()
+                    _guard(s, s.close)
                 yield "done", s, None, None
             else:
                 still.append(s)
         active = still
+
+
+def _guard(s: DecodeSession, fn, *args) -> None:
+    """Run a session step; an OSError (e.g. writing stems) fails only that session."""
+    try:
+        fn(*args)
+    except OSError as e:
+        s.fail(e)
 
 
 def _separate(engine: DecodeEngine, sessions: list[DecodeSession], batch_size: int) -> None:
@@ -253,7 +268,7 @@ def _separate(engine: DecodeEngine, sessions: list[DecodeSession], batch_size: i
             continue
         for (s, job), out in zip(batch, outs):
             if s.error is None:
-                s.accept_separation(job, out)
+                _guard(s, s.accept_separation, job, out)
 
 
 def _recognize(engine: DecodeEngine, sessions: list[DecodeSession], batch_size: int) -> None:
