@@ -121,7 +121,8 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, beam_size: int,
                     n.ns = log_add(n.ns, ps.score() + p)
                     if ps.viterbi() + p > n.v_ns:
                         n.v_ns, n.cur_prob, n.times_ns = ps.viterbi() + p, p, ps.times() + [t]
-        hyps = sorted(nxt.items(), key=lambda kv: kv[1].score(), reverse=True)[:beam_size]
+        alive = [kv for kv in nxt.items() if kv[1].score() > NEG_INF]  # drop impossible prefixes
+        hyps = sorted(alive, key=lambda kv: kv[1].score(), reverse=True)[:beam_size]
     return [(list(prefix), ps.score(), list(ps.times())) for prefix, ps in hyps]
 
 
