@@ -101,11 +101,17 @@ class DecodeEngine:
                 torch.cat([m, m.new_zeros(MIN_ASR_FRAMES - m.size(0), m.size(1))]) for m in mags]
         x, lens = pad_batch(mags)
         feats, lens = self.asr_features(x.to(self.device)), lens.to(self.device)
-        enc, enc_lens = self.asr.encode(feats, lens)
+        enc, enc_lens_t = self.asr.encode(feats, lens)
         log_probs = torch.log_softmax(self.asr.ctc.ctc_lo(enc).float(), dim=-1).cpu()
-        enc_lens = enc_lens.cpu().tolist()
-        if self.beam_size > 1 and hasattr(self.asr, "decode"):
+        enc_lens = enc_lens_t.cpu().tolist()
+        if self.beam_size > 1 and hasattr(self.asr, "decode_encoded"):
+            results = self.asr.decode_encoded(enc, enc_lens_t, mode=self.decode_mode,
+                                              beam_size=self.beam_size)
+        elif self.beam_size > 1 and hasattr(self.asr, "decode"):
             results = self.asr.decode(feats, lens, mode=self.decode_mode, beam_size=self.beam_size)
+        else:
+            results = None
+        if results is not None:
             return [Hypothesis(list(r.tokens), list(r.times),
                                peak_confidences(log_probs[i, :enc_lens[i]], list(r.tokens),
                                                 list(r.times)))
