@@ -1,0 +1,184 @@
+"""Build the DTSSVD dev/test benchmark: one singing segment and one music segment per
+speech utterance, overlap ratios assigned in equal shares, jsonl manifests (+ optional wavs).
+
+    python -m dtssvd.build --aishell DIR --opensinger DIR --musdb DIR --out DIR --seed N [--write-wav]
+
+Output: OUT/{dev,test}.jsonl, OUT/{dev,test}.done.json (config + sha256; a rerun with the same
+config and an intact manifest is skipped), OUT/{dev,test}.report.json (skipped sources by name),
+with --write-wav OUT/wav/{split}/<id>/{mixture,speech,singing,music}.wav (float32, 16 kHz).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import zlib
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+from tqdm import tqdm
+
+from dtssvd.mix import RATIOS, MixError, check_source, render, sample_spec
+from jrsv.data.aishell import read_aishell
+from jrsv.data.audio import AudioError, atomic_write_bytes, load_audio, save_audio
+from jrsv.data.manifest import dumps_jsonl, read_jsonl
+from jrsv.data.musdb import cached_music, read_musdb
+from jrsv.data.opensinger import read_opensinger
+from jrsv.data.records import MusicTrack, ReadReport, Utterance
+
+SR = 16000
+SPLIT_CODE = {"train": 0, "dev": 1, "test": 2}
+
+
+def music_split(tracks: List[MusicTrack], musdb_split: str, split: str) -> List[MusicTrack]:
+    """MUSDB 'test' -> DTSSVD test; MUSDB 'train' sorted, every 10th (i % 10 == 9) -> dev,
+    the rest -> train (so dev music is disjoint from training music)."""
+    if musdb_split == "test":
+        return tracks
+    if split == "dev":
+        return [t for i, t in enumerate(tracks) if i % 10 == 9]
+    return [t for i, t in enumerate(tracks) if i % 10 != 9]
+
+
+def load_music_pool(musdb: str, split: str, cache_dir: str, report: ReadReport) -> List[tuple]:
+    """[(track, music array)] for a DTSSVD split; unreadable tracks reported and dropped."""
+    ms = "test" if split == "test" else "train"
+    pool = []
+    for t in music_split(read_musdb(musdb, ms, report), ms, split):
+        try:
+            x = cached_music(t, cache_dir, SR)
+            check_source(np.asarray(x), f"{Path(t.stems['other']).parent}")
+            pool.append((t, x))
+        except (AudioError, MixError) as e:
+            report.bad.append(str(e))
+    return pool
+
+
+def load_pool(utts: List[Utterance], report: ReadReport, desc: str) -> List[tuple]:
+    """[(utt, array)] of usable sources; bad/silent/short ones reported by name."""
+    pool = []
+    for u in tqdm(utts, desc=desc, leave=False, disable=None):
+        try:
+            x = load_audio(u.path, SR)
+            check_source(x, u.path)
+            pool.append((u, x))
+        except (AudioError, MixError) as e:
+            report.bad.append(str(e))
+    return pool
+
+
+def ratio_plan(n: int, seed: int, split: str) -> List[float]:
+    """Overlap ratio per sorted speech index: equal shares (+-1), seeded permutation."""
+    rng = np.random.default_rng([seed, SPLIT_CODE[split], 7])
+    perm = rng.permutation(n)
+    out = [0.0] * n
+    for k, i in enumerate(perm):
+        out[int(i)] = RATIOS[k % len(RATIOS)]
+    return out
+
+
+def build_split(split: str, speech: List[Utterance], singing: List[tuple], music: List[tuple],
+                seed: int, out: Path, write_wav: bool, report: ReadReport) -> List[dict]:
+    """Manifest rows for `split` (sorted speech ids); one mixture per usable speech utterance."""
+    if not singing or not music:
+        raise SystemExit(f"dtssvd.build: {split}: no usable singing ({len(singing)}) "
+                         f"or music ({len(music)}) sources")
+    speech = sorted(speech, key=lambda u: u.id)
+    ratios = ratio_plan(len(speech), seed, split)
+    rows = []
+    for i, u in enumerate(tqdm(speech, desc=f"dtssvd {split}", unit="mix", disable=None)):
+        try:
+            sx = load_audio(u.path, SR)
+            check_source(sx, u.path)
+        except (AudioError, MixError) as e:
+            report.bad.append(str(e))
+            continue
+        rng = np.random.default_rng([seed, SPLIT_CODE[split], zlib.crc32(u.id.encode())])
+        g, gx = singing[int(rng.integers(len(singing)))]
+        m, mx = music[int(rng.integers(len(music)))]
+        spec = sample_spec(rng, len(sx), len(gx), len(mx), overlap=ratios[i])
+        mid = f"{split}_{i:06d}_{u.id}"
+        out_d = render(spec, sx, gx, np.asarray(mx))
+        row = {"id": mid, "split": split, "overlap": spec.overlap, "spec": spec.to_dict(),
+               "scale": round(out_d["scale"], 9), "sr": SR,
+               "speech": {"id": u.id, "path": u.path, "text": u.text, "speaker": u.speaker},
+               "singing": {"id": g.id, "path": g.path, "text": g.text, "speaker": g.speaker},
+               "music": {"id": m.id, "stems": {k: m.stems[k] for k in ("drums", "bass", "other")}}}
+        if write_wav:
+            d = out / "wav" / split / mid
+            row["wav"] = {}
+            for k in ("mixture", "speech", "singing", "music"):
+                save_audio(d / f"{k}.wav", out_d[k], SR)
+                row["wav"][k] = str(Path("wav") / split / mid / f"{k}.wav")
+        rows.append(row)
+    return rows
+
+
+def _config(args, split) -> dict:
+    return {"aishell": str(args.aishell), "opensinger": str(args.opensinger),
+            "musdb": str(args.musdb), "seed": args.seed, "write_wav": bool(args.write_wav),
+            "split": split, "version": 1}
+
+
+def is_done(out: Path, split: str, config: dict) -> bool:
+    """True if OUT/split.jsonl exists, parses, and matches the done-marker's config + sha256."""
+    man, done = out / f"{split}.jsonl", out / f"{split}.done.json"
+    if not (man.is_file() and done.is_file()):
+        return False
+    try:
+        d = json.loads(done.read_text())
+        ok = d["config"] == config and d["sha256"] == hashlib.sha256(man.read_bytes()).hexdigest()
+        rows = read_jsonl(str(man)) if ok else []
+    except (ValueError, KeyError, OSError):
+        return False
+    if ok and config["write_wav"]:
+        ok = all((out / r["wav"]["mixture"]).is_file() for r in rows)
+    return ok
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m dtssvd.build", description=__doc__.split("\n")[0])
+    p.add_argument("--aishell", required=True)
+    p.add_argument("--opensinger", required=True)
+    p.add_argument("--musdb", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--splits", default="dev,test")
+    p.add_argument("--write-wav", action="store_true")
+    p.add_argument("--cache-dir", default=None, help="resampled music cache (default OUT/cache)")
+    p.add_argument("--force", action="store_true")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = args.cache_dir or str(out / "cache" / "musdb")
+    for split in args.splits.split(","):
+        cfg = _config(args, split)
+        if not args.force and is_done(out, split, cfg):
+            print(f"dtssvd.build: {split}: already built ({out / (split + '.jsonl')}), skipping")
+            continue
+        rep = ReadReport()
+        speech = read_aishell(args.aishell, split, cache_dir=str(out / "cache" / "aishell"),
+                              report=rep)
+        singing = load_pool(read_opensinger(args.opensinger, split, rep), rep, f"singing {split}")
+        music = load_music_pool(args.musdb, split, cache, rep)
+        rows = build_split(split, speech, singing, music, args.seed, out, args.write_wav, rep)
+        data = dumps_jsonl(rows)
+        atomic_write_bytes(out / f"{split}.report.json", json.dumps(
+            {"untranscribed": rep.untranscribed, "missing_audio": rep.missing_audio,
+             "bad": rep.bad}, ensure_ascii=False, indent=1).encode())
+        atomic_write_bytes(out / f"{split}.jsonl", data)
+        atomic_write_bytes(out / f"{split}.done.json", json.dumps(
+            {"config": cfg, "sha256": hashlib.sha256(data).hexdigest(), "n": len(rows)},
+            sort_keys=True).encode())
+        counts = {r: sum(1 for x in rows if x["overlap"] == r) for r in RATIOS}
+        print(f"dtssvd.build: {split}: {len(rows)} mixtures {counts}; skipped "
+              f"{rep.summary()}", file=sys.stderr)
+        for b in rep.bad:
+            print(f"  skipped: {b}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

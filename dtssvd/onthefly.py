@@ -1,0 +1,185 @@
+"""Training mixtures made on the fly, and the dev/test manifest dataset.
+
+`OnTheFlyMixtures`: example i of epoch e is drawn from its own generator
+`default_rng([seed, e, i])`, so the stream does not depend on worker count, and resuming
+from a step count (`load_state_dict({"epoch": e, "step": k})`) gives exactly the same stream.
+Workers take blocks of `block` consecutive indices round-robin (block = DataLoader batch_size
+keeps the global order under a DataLoader with several workers).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from dtssvd.mix import MixError, MixSpec, check_source, render, sample_spec
+from jrsv.data.audio import AudioError, load_audio
+from jrsv.data.cache import cached_load
+from jrsv.data.manifest import read_jsonl
+from jrsv.data.musdb import cached_music, load_music
+from jrsv.data.records import MusicTrack, Utterance
+
+SR = 16000
+
+
+class SourcePool:
+    """Audio of a source list: preloaded arrays, or loaded per use through an npy cache."""
+
+    def __init__(self, items: Sequence, cache_dir: Optional[str] = None, preload: bool = False):
+        self.items = list(items)
+        self.cache_dir = cache_dir
+        self.arrays: Dict[int, np.ndarray] = {}
+        if preload:
+            for i in range(len(self.items)):
+                try:
+                    self.arrays[i] = self._load(i)
+                except (AudioError, OSError):
+                    pass  # reported when drawn
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _load(self, i: int) -> np.ndarray:
+        it = self.items[i]
+        if isinstance(it, MusicTrack):
+            return cached_music(it, self.cache_dir, SR) if self.cache_dir else \
+                load_music(it, SR)
+        if isinstance(it, np.ndarray):
+            return it
+        return cached_load(it.path, self.cache_dir, SR)
+
+    def get(self, i: int) -> np.ndarray:
+        """(N,) float32 array of item i; raises AudioError."""
+        x = self.arrays.get(i)
+        return self._load(i) if x is None else x
+
+
+class OnTheFlyMixtures(IterableDataset):
+    """Yields dicts: mixture/speech/singing/music float32 (L,), speech_text, singing_text (str),
+    overlap (float tensor), speech_complete/singing_complete (bool: whole source inside the crop,
+    i.e. the text matches the audio). `crop_seconds=None` gives whole mixtures (variable L)."""
+
+    def __init__(self, speech: Sequence[Utterance], singing: Sequence[Utterance],
+                 music: Sequence[Union[MusicTrack, np.ndarray]], epoch_size: int = 10000,
+                 crop_seconds: Optional[float] = 4.0, seed: int = 0, block: int = 1,
+                 cache_dir: Optional[str] = None, preload: bool = False, max_retries: int = 10):
+        if not (len(speech) and len(singing) and len(music)):
+            raise ValueError("OnTheFlyMixtures needs non-empty speech, singing and music lists")
+        self.speech = SourcePool(speech, cache_dir, preload)
+        self.singing = SourcePool(singing, cache_dir, preload)
+        self.music = SourcePool(music, cache_dir, preload)
+        self.epoch_size, self.seed, self.block = epoch_size, seed, max(1, block)
+        self.crop = None if crop_seconds is None else int(round(crop_seconds * SR))
+        self.max_retries = max_retries
+        self.epoch, self.start = 0, 0
+        self.skipped: List[str] = []
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch, self.start = epoch, 0
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "step": self.start, "seed": self.seed}
+
+    def load_state_dict(self, state: dict, step: Optional[int] = None) -> None:
+        """Resume at `state['step']` (or `step`): the number of examples already consumed."""
+        self.epoch = int(state["epoch"])
+        self.start = int(state["step"] if step is None else step)
+
+    def __len__(self) -> int:
+        return self.epoch_size
+
+    def _indices(self) -> Iterator[int]:
+        wi = get_worker_info()
+        w, nw = (0, 1) if wi is None else (wi.id, wi.num_workers)
+        for i in range(self.start, self.epoch_size):
+            if (i // self.block) % nw == w:
+                yield i
+
+    def _draw(self, pool: SourcePool, rng: np.random.Generator) -> tuple:
+        for _ in range(self.max_retries):
+            k = int(rng.integers(len(pool)))
+            try:
+                x = pool.get(k)
+                check_source(np.asarray(x), str(getattr(pool.items[k], "path", k)))
+                return k, x
+            except (AudioError, MixError, OSError) as e:
+                self.skipped.append(str(e))
+        raise RuntimeError(f"on-the-fly mixing: {self.max_retries} unusable sources in a row "
+                           f"(last: {self.skipped[-1]})")
+
+    def example(self, i: int) -> dict:
+        """Example i of the current epoch (numpy arrays)."""
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        si, sx = self._draw(self.speech, rng)
+        gi, gx = self._draw(self.singing, rng)
+        _, mx = self._draw(self.music, rng)
+        spec = sample_spec(rng, len(sx), len(gx), len(mx), max_len=self.crop)
+        out = render(spec, sx, gx, mx)
+        s_full = spec.speech_len == len(sx)
+        g_full = spec.singing_len == len(gx)
+        if self.crop is not None:
+            n = self.crop
+            w0 = int(rng.integers(0, max(spec.length - n, 0) + 1))
+            for k in ("mixture", "speech", "singing", "music"):
+                x = out[k][w0:w0 + n]
+                out[k] = np.pad(x, (0, n - len(x))) if len(x) < n else x
+            s_full &= w0 <= spec.speech_offset and spec.speech_offset + spec.speech_len <= w0 + n
+            g_full &= w0 <= spec.singing_offset and spec.singing_offset + spec.singing_len <= w0 + n
+        out.update(speech_text=self.speech.items[si].text, singing_text=self.singing.items[gi].text,
+                   overlap=spec.overlap, speech_complete=bool(s_full),
+                   singing_complete=bool(g_full), index=i)
+        return out
+
+    def __iter__(self) -> Iterator[dict]:
+        for i in self._indices():
+            yield to_torch(self.example(i))
+
+
+def to_torch(ex: dict) -> dict:
+    """numpy arrays -> torch tensors; numbers -> 0-d tensors; strings kept."""
+    out = {}
+    for k, v in ex.items():
+        if isinstance(v, np.ndarray):
+            out[k] = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
+        elif isinstance(v, bool):
+            out[k] = torch.tensor(v)
+        elif isinstance(v, (int, float)):
+            out[k] = torch.tensor(v, dtype=torch.float32 if isinstance(v, float) else torch.long)
+        else:
+            out[k] = v
+    return out
+
+
+class ManifestMixtures(Dataset):
+    """Dev/test mixtures from a dtssvd.build jsonl: the written wavs if present, else
+    re-mixed deterministically from the stored spec and the sources."""
+
+    def __init__(self, manifest: str, music_cache: Optional[str] = None):
+        self.rows = read_jsonl(manifest)
+        self.root = Path(manifest).parent
+        self.music_cache = music_cache
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def arrays(self, i: int) -> dict:
+        r = self.rows[i]
+        if "wav" in r:
+            out = {k: load_audio(self.root / p, SR) for k, p in r["wav"].items()}
+        else:
+            spec = MixSpec(**r["spec"])
+            track = MusicTrack(r["music"]["id"], r["music"]["stems"])
+            mx = cached_music(track, self.music_cache, SR) if self.music_cache else \
+                load_music(track, SR)
+            out = render(spec, load_audio(r["speech"]["path"], SR),
+                         load_audio(r["singing"]["path"], SR), np.asarray(mx))
+            out.pop("scale")
+        out.update(id=r["id"], speech_text=r["speech"]["text"],
+                   singing_text=r["singing"]["text"], overlap=float(r["overlap"]))
+        return out
+
+    def __getitem__(self, i: int) -> dict:
+        return to_torch(self.arrays(i))
