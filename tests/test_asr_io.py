@@ -9,7 +9,6 @@ from jrsv.asr.model import U2ASR
 from jrsv.asr.tokenizer import (BpeTokenizer, CharTokenizer, build_char_units, read_units,
                                 train_bpe, write_units)
 from jrsv.asr.wenet_loader import load_wenet_checkpoint, load_wenet_cmvn, wenet_config
-from jrsv.nn.cmvn import GlobalCMVN
 
 torch.set_num_threads(1)
 
