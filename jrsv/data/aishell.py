@@ -79,15 +79,16 @@ def read_aishell(path: str, split: str, cache_dir: Optional[str] = None,
         raise FileNotFoundError(f"{tr}: AISHELL-1 transcript not found")
     texts = read_transcript(tr)
     wav_root = root / "wav"
-    split_dir = wav_root / split
-    if not split_dir.is_dir() and any(wav_root.glob("S*.tar.gz")):
+    dirs = [wav_root / split] if (wav_root / split).is_dir() else []
+    if any(wav_root.glob("S*.tar.gz")):  # as downloaded: one tar per speaker
         cache = Path(cache_dir) if cache_dir else root / ".jrsv_cache"
-        split_dir = _extract_speaker_tars(wav_root, split, cache) / split
-    if not split_dir.is_dir():
-        raise FileNotFoundError(f"{split_dir}: AISHELL-1 split dir not found")
+        dirs.append(_extract_speaker_tars(wav_root, split, cache) / split)
+    if not dirs:
+        raise FileNotFoundError(f"{wav_root / split}: AISHELL-1 split dir not found")
     rep = report if report is not None else ReadReport()
     out = []
-    for wav in sorted(split_dir.glob("S*/*.wav")):
+    wavs = {w.stem: w for d in dirs for w in d.glob("S*/*.wav")}
+    for _, wav in sorted(wavs.items()):
         uid = wav.stem
         if uid not in texts:
             rep.untranscribed.append(str(wav))
