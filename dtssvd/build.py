@@ -147,19 +147,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--splits", default="dev,test")
     p.add_argument("--write-wav", action="store_true")
-    p.add_argument("--cache-dir", default=None, help="resampled music cache (default OUT/cache)")
+    p.add_argument("--cache-dir", default=None,
+                   help="cache of extracted AISHELL tars and resampled music (default OUT/cache); "
+                        "manifest paths point into it, so it is part of the output's identity")
     p.add_argument("--force", action="store_true")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    cache = args.cache_dir or str(out / "cache" / "musdb")
+    cache_root = Path(args.cache_dir) if args.cache_dir else out / "cache"
+    cache = str(cache_root / "musdb")
     for split in args.splits.split(","):
         cfg = _config(args, split)
         if not args.force and is_done(out, split, cfg):
             print(f"dtssvd.build: {split}: already built ({out / (split + '.jsonl')}), skipping")
             continue
         rep = ReadReport()
-        speech = read_aishell(args.aishell, split, cache_dir=str(out / "cache" / "aishell"),
+        speech = read_aishell(args.aishell, split, cache_dir=str(cache_root / "aishell"),
                               report=rep)
         singing = load_pool(read_opensinger(args.opensinger, split, rep), rep, f"singing {split}")
         music = load_music_pool(args.musdb, split, cache, rep)
