@@ -57,7 +57,10 @@ class MixSpec:
 
 def rms(x: np.ndarray) -> float:
     """Root mean square of (N,)."""
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+    if not len(x):
+        return 0.0
+    x = np.asarray(x)
+    return float(np.sqrt(np.dot(x, x) / len(x)))
 
 
 def check_source(x: np.ndarray, name: str, sr: int = 16000) -> None:

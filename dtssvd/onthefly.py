@@ -32,6 +32,7 @@ class SourcePool:
         self.items = list(items)
         self.cache_dir = cache_dir
         self.arrays: Dict[int, np.ndarray] = {}
+        self.checked: set = set()
         if preload:
             for i in range(len(self.items)):
                 try:
@@ -103,7 +104,9 @@ class OnTheFlyMixtures(IterableDataset):
             k = int(rng.integers(len(pool)))
             try:
                 x = pool.get(k)
-                check_source(np.asarray(x), str(getattr(pool.items[k], "path", k)))
+                if k not in pool.checked:
+                    check_source(np.asarray(x), str(getattr(pool.items[k], "path", k)))
+                    pool.checked.add(k)
                 return k, x
             except (AudioError, MixError, OSError) as e:
                 self.skipped.append(str(e))
