@@ -5,7 +5,8 @@ on a generated mixture (tones + noise bursts) with randomly initialised models -
 change the cost, except that the VAD passes (nearly) all audio of both tracks to the ASR here,
 which is the worst case. Reports separation and each ASR track separately, for the paper-size
 model (MTASS 16 x d256 Conformer; ASR 12 x d256 Conformer encoder + CTC) and the tiny one.
-ASR is CTC greedy search (``--beam-size 1``, the decode default).
+ASR is CTC greedy search (``--beam-size 1``, the decode default); ``--beam-size 10`` measures CTC
+prefix beam search + attention rescoring (U2ASR, paper-size 6-block decoder).
 
 Usage: ``python -m jrsv.bin.bench_decode [--seconds 60] [--threads 2] [--sizes paper,tiny]``
 """
@@ -54,7 +55,15 @@ def build_engine(size: str, beam_size: int = 1):
     torch.manual_seed(0)
     conf = SIZES[size]
     mtass = MTASS(513, dropout_rate=0.0, **conf["mtass"])
-    asr = EncoderCtc(VOCAB, **conf["asr"])
+    try:
+        from jrsv.asr.model import U2ASR
+        dec = dict(attention_heads=conf["asr"]["attention_heads"],
+                   linear_units=conf["asr"]["linear_units"],
+                   num_blocks=6 if size == "paper" else 1, dropout_rate=0.0)
+        asr = U2ASR(vocab_size=VOCAB, input_dim=513, encoder_conf=dict(conf["asr"], dropout_rate=0.0),
+                    decoder_conf=dec)
+    except ImportError:  # only the parts greedy decoding uses
+        asr = EncoderCtc(VOCAB, **conf["asr"])
     units = ["<blank>", "<unk>"] + [chr(0x4E00 + i) for i in range(VOCAB - 3)] + ["<sos/eos>"]
     return DecodeEngine(mtass, asr, units, beam_size=beam_size)
 
@@ -67,10 +76,10 @@ def mixture(seconds: float) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def run(size: str, seconds: float, batch_size: int) -> dict[str, float]:
+def run(size: str, seconds: float, batch_size: int, beam_size: int = 1) -> dict[str, float]:
     from jrsv.decode.pipeline import DecodeConfig, DecodeSession, run_sessions
     from jrsv.decode.audio_stream import iter_array_blocks
-    engine = build_engine(size)
+    engine = build_engine(size, beam_size)
     audio = mixture(seconds)
     cfg = DecodeConfig(min_confidence=0.0)
     warm = DecodeSession("warm", iter_array_blocks(audio[: SR * 12], SR), engine, cfg)
@@ -111,19 +120,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--sizes", default="paper,tiny")
     p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--beam-size", type=int, default=1,
+                   help="1: CTC greedy; >1: CTC prefix beam search + attention rescoring")
     p.add_argument("--profile", action="store_true", help="print the top operators (paper size)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
     print(f"# jrsv decode RTF: {args.seconds:.0f} s generated mixture, {args.threads} threads "
           f"(load average at start {load}, {os.cpu_count()} CPUs), "
-          f"torch {torch.__version__}, randomly initialised weights, CTC greedy, "
+          f"torch {torch.__version__}, randomly initialised weights, "
+          f"{'CTC greedy' if args.beam_size == 1 else f'beam {args.beam_size} + attention rescoring'}, "
           f"window 10 s / overlap 2 s, batch {args.batch_size}")
     print("| model | separation | ASR speech | ASR singing | other (STFT, VAD, stitching) | "
           "total RTF | ASR input / audio |")
     print("|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
-        r = run(size, args.seconds, args.batch_size)
+        r = run(size, args.seconds, args.batch_size, args.beam_size)
         print(f"| {size} | {r['separation']:.3f} | {r['asr.speech']:.3f} | {r['asr.singing']:.3f} "
               f"| {r['other']:.3f} | **{r['total']:.3f}** | {r['asr_coverage']:.2f} |", flush=True)
     if args.profile:
