@@ -57,6 +57,8 @@ def main() -> None:
     p.add_argument("--opensinger")
     p.add_argument("--musdb")
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--toy-scale", type=int, default=20,
+                   help="generated corpora: 3*scale utterances per speaker (build-time set)")
     args = p.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +73,7 @@ def main() -> None:
             speech = _pool16k(tmp, "sp", 200, rng)
             singing = _pool16k(tmp, "sg", 100, rng)
             music = [(0.1 * rng.standard_normal(16000 * 60)).astype(np.float32) for _ in range(4)]
-            corp = make_all(str(tmp / "toy"), seed=0, scale=4)
+            corp = make_all(str(tmp / "toy"), seed=0, scale=args.toy_scale)
         print(f"sources: speech {len(speech)}, singing {len(singing)}, music {len(music)}; "
               f"threads torch={torch.get_num_threads()}")
         for label, cache, pre in (("wav files read per example", None, False),
@@ -90,8 +92,10 @@ def main() -> None:
               f"({n / (t1 - t0):.0f} mixtures/s)")
         build.main(["--aishell", corp["aishell"], "--opensinger", corp["opensinger"], "--musdb",
                     corp["musdb"], "--out", str(tmp / "dtssvd_wav"), "--seed", "0", "--write-wav"])
-        print(f"dtssvd.build dev+test with --write-wav: {n} mixtures in "
-              f"{time.perf_counter() - t1:.2f} s")
+        t2 = time.perf_counter()
+        print(f"dtssvd.build dev+test with --write-wav: {n} mixtures in {t2 - t1:.2f} s; "
+              f"extrapolated to AISHELL-1 dev+test (21502 utts): {21502 * (t1 - t0) / n / 60:.1f} min "
+              f"manifests, {21502 * (t2 - t1) / n / 60:.1f} min with wavs")
 
 
 if __name__ == "__main__":
