@@ -4,7 +4,7 @@
     data_aishell/transcript/aishell_transcript_v0.8.txt   ("BAC009S0002W0122 而 对 楼市 ...")
 
 As downloaded, `wav/` holds one `SXXXX.tar.gz` per speaker whose members are
-`wav/{split}/SXXXX/*.wav`; those are extracted on demand into `cache_dir`.
+`{split}/SXXXX/*.wav` (a leading `wav/` is also accepted); those are extracted once into `cache_dir`.
 The transcript's word-segmentation spaces are removed (as WeNet's data prep does).
 """
 from __future__ import annotations

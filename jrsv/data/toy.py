@@ -32,7 +32,8 @@ def _text(rng, k=6):
 def make_aishell(root: Path, rng, speakers: Dict[str, list], utts: int = 3, sec=(1.0, 2.0),
                  tar_speakers=(), sr: int = 16000) -> Path:
     """`root/data_aishell/{wav,transcript}`; speakers {split: [SXXXX]}; speakers in
-    `tar_speakers` are written as `wav/SXXXX.tar.gz` (as downloaded) instead of a dir."""
+    `tar_speakers` are written as `wav/SXXXX.tar.gz` (as downloaded: members
+    `<split>/SXXXX/*.wav`) instead of a dir."""
     base = root / "data_aishell"
     lines = []
     for split, spks in speakers.items():
@@ -49,7 +50,7 @@ def make_aishell(root: Path, rng, speakers: Dict[str, list], utts: int = 3, sec=
                 (base / "wav").mkdir(parents=True, exist_ok=True)
                 with tarfile.open(base / "wav" / f"{spk}.tar.gz", "w:gz") as tf:
                     for name, data in sorted(files.items()):
-                        ti = tarfile.TarInfo(name)
+                        ti = tarfile.TarInfo(name[len("wav/"):])  # real members: train/SXXXX/*.wav
                         ti.size = len(data)
                         tf.addfile(ti, io.BytesIO(data))
             else:
