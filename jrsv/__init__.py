@@ -11,3 +11,11 @@ Layout:
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Lazy top-level API: ``jrsv.Transcriber``, ``jrsv.Transcript``, ``jrsv.Segment``."""
+    if name in ("Transcriber", "Transcript", "Segment"):
+        from jrsv import transcriber
+        return getattr(transcriber, name)
+    raise AttributeError(f"module 'jrsv' has no attribute {name!r}")

@@ -18,13 +18,14 @@ class SynthConfig:
     sentences: Dict[str, int] = field(default_factory=lambda: {"train": 12, "dev": 4, "test": 4})
     # OpenSinger-like singing (train singers + held-out singers, per gender)
     singers_per_gender: int = 1
-    heldout_singers_per_gender: int = 1
+    heldout_singers_per_gender: int = 2  # first -> test, second -> dev (see corpus.HELDOUT_IDS)
     train_songs: int = 2
     heldout_songs: int = 1
     songs_per_singer: int = 1
     segments_per_song: int = 2
     # MUSDB18-HQ-like music
-    music_tracks: Dict[str, int] = field(default_factory=lambda: {"train": 1, "test": 1})
+    # >= 10 train tracks: dtssvd holds every 10th MUSDB train track out for dev
+    music_tracks: Dict[str, int] = field(default_factory=lambda: {"train": 10, "test": 1})
     music_seconds: float = 4.0
     vocal_prob: float = 0.5
     # execution
@@ -42,9 +43,9 @@ def preset(name: str, **overrides) -> SynthConfig:
         cfg = SynthConfig(
             espeak_speakers={"train": 10, "dev": 2, "test": 2}, utts_per_speaker=40,
             sentences={"train": 420, "dev": 80, "test": 80},
-            singers_per_gender=4, heldout_singers_per_gender=1, train_songs=8, heldout_songs=2,
+            singers_per_gender=4, heldout_singers_per_gender=2, train_songs=8, heldout_songs=2,
             songs_per_singer=2, segments_per_song=6,
-            music_tracks={"train": 8, "test": 2}, music_seconds=20.0)
+            music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
     else:
         raise ValueError(f"unknown preset '{name}' (choose tiny or mini)")
     for k, v in overrides.items():

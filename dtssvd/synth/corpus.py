@@ -142,6 +142,20 @@ def _singer_voices(cfg: SynthConfig) -> Dict[Tuple[str, str], List[Voice]]:
     return out
 
 
+# Held-out singers take the IDs that jrsv.data.opensinger holds out of the real corpus
+# (test: Man 26/27, Woman 46/47; dev: Man 25, Woman 45), so the same reader splits both.
+HELDOUT_IDS = {"M": [(26, "test"), (25, "dev"), (27, "test")],
+               "F": [(46, "test"), (45, "dev"), (47, "test")]}
+
+
+def heldout_singer_id(gender: str, j: int) -> Tuple[int, str]:
+    """(singer ID, split) of the j-th held-out singer of a gender."""
+    ids = HELDOUT_IDS[gender]
+    if j >= len(ids):
+        raise ValueError(f"at most {len(ids)} held-out singers per gender")
+    return ids[j]
+
+
 def _plan_singing(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], speech_texts: set) -> None:
     seg = cfg.segments_per_song
     need = (cfg.train_songs + cfg.heldout_songs) * seg
@@ -165,14 +179,13 @@ def _plan_singing(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], speech
                          "lyrics": {"train": [x.text for x in train_lines], "heldout": [x.text for x in ho_lines]}}
     for g in ("M", "F"):
         for part in ("train", "heldout"):
-            base = 0 if part == "train" else cfg.singers_per_gender
             for j, voice in enumerate(voices[(g, part)]):
-                sid = base + j
+                sid, split = (j, "train") if part == "train" else heldout_singer_id(g, j)
                 raw = "ManRaw" if g == "M" else "WomanRaw"
                 chosen = [songs[part][(j * cfg.songs_per_singer + q) % len(songs[part])]
                           for q in range(min(cfg.songs_per_singer, len(songs[part])))]
                 man["opensinger"]["singers"][f"{raw}/{sid}"] = dict(
-                    _voice_info(voice), split=part, gender=g, songs=[s["title"] for s in chosen])
+                    _voice_info(voice), split=split, gender=g, songs=[s["title"] for s in chosen])
                 for song in chosen:  # one job per (singer, song): syllable analyses are cached per process
                     jobs.append(Job("sing", f"sing-{g}-{sid}-{song['title']}", {
                         "gender": g, "singer": sid, "song": song["title"], "lines": song["lines"],

@@ -54,10 +54,8 @@ fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   log "stage 1: DTSSVD dev/test lists, CMVN and units"
-  for split in dev test; do
-    $python -m dtssvd.build --sources "$data/sources" --split $split --seed $seed \
-      --out "$data/dtssvd/$split"
-  done
+  $python -m dtssvd.build --aishell "$corpora" --opensinger "$corpora" \
+    --musdb "$corpora/musdb18hq" --out "$data/dtssvd" --seed $seed --splits dev,test
   $python -m jrsv.bin.prepare_features --data "$data"
 fi
 

@@ -1,0 +1,108 @@
+"""ASR task: clean speech and/or singing utterances -> fbank (or log-magnitude) -> U2 ASR.
+
+Stage 2 of the recipe trains ASR-speech, ASR-singing and ASR-multi with it (paper Table 1).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from jrsv.asr.model import U2ASR
+from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.data.audio import AudioError
+from jrsv.data.cache import cached_load
+from jrsv.data.records import Utterance
+from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
+from jrsv.tasks import common
+
+TRACKS = {"speech": ("speech",), "singing": ("singing",), "multi": ("speech", "singing")}
+
+
+class UtteranceDataset(Dataset):
+    """Clean transcribed utterances -> dict(wav (N,) float32, tokens list[int], id)."""
+
+    def __init__(self, utts: list[Utterance], tok: CharTokenizer, cache_dir: str | None = None,
+                 max_seconds: float = 20.0):
+        self.tok, self.cache_dir = tok, cache_dir
+        self.utts = [u for u in utts if u.duration is None or u.duration <= max_seconds]
+        self.skipped: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def __getitem__(self, i: int) -> dict:
+        u = self.utts[i]
+        try:
+            wav = torch.from_numpy(cached_load(u.path, self.cache_dir, 16000).copy())
+        except (AudioError, OSError) as e:  # reported by name, replaced by silence of 0.5 s
+            self.skipped.append(str(e))
+            wav = torch.zeros(8000)
+        return {"wav": wav, "tokens": self.tok.encode(u.text), "id": u.id}
+
+
+def collate(items: list[dict]) -> dict:
+    wav, wav_lens = common.pad_waveforms([it["wav"] for it in items])
+    toks, tok_lens = common.pad_token_lists([it["tokens"] for it in items])
+    return {"wav": wav, "wav_lens": wav_lens, "tokens": toks, "token_lens": tok_lens,
+            "ids": [it["id"] for it in items]}
+
+
+class ASRTask(nn.Module):
+    """Waveform batch -> features -> :class:`U2ASR` loss.
+
+    Args:
+        asr: the model (its encoder holds the global CMVN).
+        feature: ``"fbank"`` (80-dim, cascade baselines) or ``"log_mag"`` (513-dim).
+        spec_aug: SpecAugment during training.
+    """
+
+    def __init__(self, asr: U2ASR, feature: str = "fbank", spec_aug: bool = True):
+        super().__init__()
+        if feature not in ("fbank", "log_mag"):
+            raise ValueError(f"ASR feature must be fbank or log_mag, got {feature!r}")
+        self.asr, self.feature = asr, feature
+        self.fbank, self.stft, self.log_mag = Fbank(), Stft(), LogMagnitude()
+        self.spec_aug = SpecAugment() if spec_aug else None
+
+    def features(self, wav: torch.Tensor, wav_lens: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """wav (B, N), wav_lens (B,) -> feats (B, T, F), lengths (B,)."""
+        if self.feature == "fbank":
+            return self.fbank(wav, wav_lens)
+        return self.log_mag(self.stft(wav)), common.stft_frames(wav_lens)
+
+    def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        feats, lens = self.features(batch["wav"], batch["wav_lens"])
+        if self.spec_aug is not None:
+            feats = self.spec_aug(feats, lens)
+        out = self.asr(feats, lens, batch["tokens"], batch["token_lens"])
+        return {k: v for k, v in out.items() if k in ("loss", "loss_ctc", "loss_att")}
+
+    def export_model(self) -> nn.Module:
+        return self.asr
+
+
+def build(conf: Mapping[str, Any]) -> tuple[nn.Module, Dataset, Dataset, Any]:
+    """Config -> (task, train set, valid set, collate)."""
+    data, m = conf["data"], conf["model"]
+    tok = common.tokenizer(data["dir"])
+    feature = m.get("feature", "fbank")
+    cmvn = common.cmvn(data["dir"], "fbank" if feature == "fbank" else "logmag_clean")
+    asr = U2ASR(vocab_size=tok.vocab_size, input_dim=80 if feature == "fbank" else 513,
+                encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
+                ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
+                global_cmvn=cmvn)
+    kinds = TRACKS[data.get("track", "multi")]
+    cache = str(Path(data["dir"]) / "cache" / "audio")
+
+    def utts(split: str) -> list[Utterance]:
+        return [u for k in kinds for u in common.sources(data["dir"], k, split)]
+
+    max_s = float(data.get("max_seconds", 20.0))
+    train = UtteranceDataset(utts("train"), tok, cache, max_s)
+    valid = UtteranceDataset(utts("dev"), tok, cache, max_s)
+    return ASRTask(asr, feature, bool(m.get("spec_aug", True))), train, valid, collate

@@ -1,0 +1,92 @@
+"""Pieces shared by the tasks: source lists, tokenizer, padding, front-end helpers."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.data.manifest import read_jsonl
+from jrsv.data.records import MusicTrack, Utterance
+from jrsv.nn.cmvn import GlobalCMVN, load_cmvn
+
+HOP = 256
+
+
+def sources(data_dir: str | Path, kind: str, split: str) -> list:
+    """Source records written by stage 0: ``DATA/sources/{kind}_{split}.jsonl``.
+
+    kind: ``speech`` | ``singing`` | ``music``.
+    """
+    path = Path(data_dir) / "sources" / f"{kind}_{split}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: source list missing (run recipe stage 0)")
+    rows = read_jsonl(str(path))
+    return [MusicTrack(**r) if kind == "music" else Utterance(**r) for r in rows]
+
+
+def tokenizer(data_dir: str | Path) -> CharTokenizer:
+    path = Path(data_dir) / "units.txt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: units missing (run recipe stage 1)")
+    return CharTokenizer(str(path))
+
+
+def cmvn(data_dir: str | Path, name: str) -> GlobalCMVN:
+    """``DATA/cmvn_{name}.json`` (stage 1) as a module."""
+    path = Path(data_dir) / f"cmvn_{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: CMVN statistics missing (run recipe stage 1)")
+    mean, istd = load_cmvn(path)
+    return GlobalCMVN(mean, istd)
+
+
+def pad_waveforms(wavs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """list of (N_i,) -> (B, N) zero-padded, lengths (B,)."""
+    lens = torch.tensor([int(w.numel()) for w in wavs])
+    out = torch.zeros(len(wavs), int(lens.max()))
+    for i, w in enumerate(wavs):
+        out[i, :w.numel()] = w
+    return out, lens
+
+
+def pad_token_lists(seqs: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """list of token id lists -> (B, L) padded with -1, lengths (B,)."""
+    lens = torch.tensor([len(s) for s in seqs])
+    out = torch.full((len(seqs), max(1, int(lens.max()) if len(seqs) else 1)), -1, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+    return out, lens
+
+
+def stft_frames(samples: torch.Tensor) -> torch.Tensor:
+    """Frames of a centred STFT with hop 256 for sample counts (B,)."""
+    return samples // HOP + 1
+
+
+class SpecAugment(nn.Module):
+    """Time and frequency masking of features (B, T, F), training mode only (WeNet defaults)."""
+
+    def __init__(self, num_t_mask: int = 2, num_f_mask: int = 2, max_t: int = 50, max_f: int = 10):
+        super().__init__()
+        self.num_t_mask, self.num_f_mask, self.max_t, self.max_f = num_t_mask, num_f_mask, max_t, max_f
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        x = x.clone()
+        b, _, f = x.shape
+        for i in range(b):
+            t = int(lengths[i])
+            for _ in range(self.num_t_mask):
+                w = int(torch.randint(0, self.max_t + 1, (1,)))
+                if t > w:
+                    s = int(torch.randint(0, t - w + 1, (1,)))
+                    x[i, s:s + w] = 0.0
+            for _ in range(self.num_f_mask):
+                w = int(torch.randint(0, self.max_f + 1, (1,)))
+                s = int(torch.randint(0, max(f - w, 0) + 1, (1,)))
+                x[i, :, s:s + w] = 0.0
+        return x

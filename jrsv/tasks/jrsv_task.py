@@ -1,0 +1,55 @@
+"""JRSV task (stage 4): whole on-the-fly mixtures -> STFT -> JRSV (t / f / fd) loss.
+
+The MTASS comes from a stage-3 model directory (``model.mtass_dir``); the ASR is a new
+513-dim U2 model trained on the separated magnitudes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset, IterableDataset
+
+from jrsv.asr.model import U2ASR
+from jrsv.jrsv import JRSV
+from jrsv.model_io import load_model_dir
+from jrsv.nn.frontend import Stft
+from jrsv.tasks import common
+from jrsv.tasks.mixtures import mixture_collate, mixture_sets
+
+
+class JRSVTask(nn.Module):
+    """Waveform batch with token targets -> :meth:`JRSV.forward` losses."""
+
+    def __init__(self, model: JRSV):
+        super().__init__()
+        self.model, self.stft = model, Stft()
+
+    def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        mix_mag, mix_phase = self.stft.magnitude_phase(batch["mixture"])
+        b = {f"{k}_mag": self.stft(batch[k]) for k in ("speech", "singing", "music")}
+        b.update(mix_mag=mix_mag, mix_phase=mix_phase,
+                 lengths=common.stft_frames(batch["wav_lens"]).to(mix_mag.device))
+        for k in ("speech_tokens", "speech_token_lens", "singing_tokens", "singing_token_lens"):
+            b[k] = batch[k]
+        return self.model(b)
+
+    def export_model(self) -> nn.Module:
+        return self.model
+
+
+def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
+    data, m = conf["data"], conf["model"]
+    tok = common.tokenizer(data["dir"])
+    mtass_dir = Path(m["mtass_dir"]) / "final"
+    mtass = load_model_dir(mtass_dir)
+    asr = U2ASR(vocab_size=tok.vocab_size, input_dim=mtass.input_dim,
+                encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
+                ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
+                global_cmvn=common.cmvn(data["dir"], "logmag_clean"))
+    model = JRSV(mtass, asr, mode=m.get("mode", "fd"), mtass_weight=m.get("mtass_weight", 1.0),
+                 distill_weight=m.get("distill_weight", 0.3))
+    train, valid = mixture_sets(conf, with_text=True)
+    return JRSVTask(model), train, valid, mixture_collate(tok)
