@@ -43,27 +43,29 @@ def music_split(tracks: List[MusicTrack], musdb_split: str, split: str) -> List[
 
 
 def load_music_pool(musdb: str, split: str, cache_dir: str, report: ReadReport) -> List[tuple]:
-    """[(track, music array)] for a DTSSVD split; unreadable tracks reported and dropped."""
+    """[(track, n_samples)] of usable tracks of a DTSSVD split (resampled into the npy cache);
+    unreadable/silent tracks reported and dropped."""
     ms = "test" if split == "test" else "train"
     pool = []
     for t in music_split(read_musdb(musdb, ms, report), ms, split):
         try:
             x = cached_music(t, cache_dir, SR)
             check_source(np.asarray(x), f"{Path(t.stems['other']).parent}")
-            pool.append((t, x))
+            pool.append((t, len(x)))
         except (AudioError, MixError) as e:
             report.bad.append(str(e))
     return pool
 
 
 def load_pool(utts: List[Utterance], report: ReadReport, desc: str) -> List[tuple]:
-    """[(utt, array)] of usable sources; bad/silent/short ones reported by name."""
+    """[(utt, n_samples)] of usable sources (checked once, not kept in memory);
+    bad/silent/short ones reported by name."""
     pool = []
     for u in tqdm(utts, desc=desc, leave=False, disable=None):
         try:
             x = load_audio(u.path, SR)
             check_source(x, u.path)
-            pool.append((u, x))
+            pool.append((u, len(x)))
         except (AudioError, MixError) as e:
             report.bad.append(str(e))
     return pool
@@ -80,7 +82,8 @@ def ratio_plan(n: int, seed: int, split: str) -> List[float]:
 
 
 def build_split(split: str, speech: List[Utterance], singing: List[tuple], music: List[tuple],
-                seed: int, out: Path, write_wav: bool, report: ReadReport) -> List[dict]:
+                seed: int, out: Path, write_wav: bool, report: ReadReport,
+                music_cache: str) -> List[dict]:
     """Manifest rows for `split` (sorted speech ids); one mixture per usable speech utterance."""
     if not singing or not music:
         raise SystemExit(f"dtssvd.build: {split}: no usable singing ({len(singing)}) "
@@ -96,11 +99,16 @@ def build_split(split: str, speech: List[Utterance], singing: List[tuple], music
             report.bad.append(str(e))
             continue
         rng = np.random.default_rng([seed, SPLIT_CODE[split], zlib.crc32(u.id.encode())])
-        g, gx = singing[int(rng.integers(len(singing)))]
-        m, mx = music[int(rng.integers(len(music)))]
-        spec = sample_spec(rng, len(sx), len(gx), len(mx), overlap=ratios[i])
+        g, g_len = singing[int(rng.integers(len(singing)))]
+        m, m_len = music[int(rng.integers(len(music)))]
+        spec = sample_spec(rng, len(sx), g_len, m_len, overlap=ratios[i])
         mid = f"{split}_{i:06d}_{u.id}"
-        out_d = render(spec, sx, gx, np.asarray(mx))
+        try:
+            out_d = render(spec, sx, load_audio(g.path, SR),
+                           np.asarray(cached_music(m, music_cache, SR)))
+        except AudioError as e:  # changed on disk since it was checked
+            report.bad.append(str(e))
+            continue
         row = {"id": mid, "split": split, "overlap": spec.overlap, "spec": spec.to_dict(),
                "scale": round(out_d["scale"], 9), "sr": SR,
                "speech": {"id": u.id, "path": u.path, "text": u.text, "speaker": u.speaker},
@@ -166,7 +174,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                               report=rep)
         singing = load_pool(read_opensinger(args.opensinger, split, rep), rep, f"singing {split}")
         music = load_music_pool(args.musdb, split, cache, rep)
-        rows = build_split(split, speech, singing, music, args.seed, out, args.write_wav, rep)
+        rows = build_split(split, speech, singing, music, args.seed, out, args.write_wav, rep,
+                           cache)
         data = dumps_jsonl(rows)
         atomic_write_bytes(out / f"{split}.report.json", json.dumps(
             {"untranscribed": rep.untranscribed, "missing_audio": rep.missing_audio,
