@@ -45,7 +45,8 @@ def test_aishell_dirs_tar_and_untranscribed(tmp_path):
     assert all(" " not in u.text and len(u.text) == 6 for u in utts)
     assert utts[1].speaker == "S0003" and load_audio(utts[1].path).size > 0
     assert len(rep.untranscribed) == 1 and rep.untranscribed[0].endswith("BAC009S0002W0121.wav")
-    assert len(read_aishell(str(tmp_path / "data_aishell"), "dev")) == 2
+    dev = read_aishell(str(tmp_path / "data_aishell"), "dev", with_duration=True)
+    assert len(dev) == 2 and all(0.3 <= u.duration <= 0.4 for u in dev)
 
 
 def test_opensinger_split_and_missing_txt(tmp_path):
@@ -60,6 +61,10 @@ def test_opensinger_split_and_missing_txt(tmp_path):
     assert {u.speaker for u in train} == {"Man_0", "Woman_3"} and len(train) == 3
     assert rep.untranscribed[0].endswith("0_song0_1.wav")
     assert train[0].id == "Man_0_song0_0"
+    (tmp_path / "OpenSinger/WomanRaw/3_song0/3_song0_0.wav").write_bytes(b"junk")
+    rep2 = ReadReport()
+    dur = read_opensinger(str(tmp_path), "train", rep2, with_duration=True)
+    assert len(dur) == 2 and "3_song0_0.wav" in rep2.bad[0] and dur[0].duration > 0.19
     # hash rule without the fixed singers: deterministic and singer-disjoint
     keys = {f"Man_{i}" for i in range(100)}
     s = [singer_split(k, keys) for k in sorted(keys)]

@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from jrsv.data.records import ReadReport, Utterance
+from jrsv.data.records import ReadReport, Utterance, fill_durations
 
 SPLITS = ("train", "dev", "test")
 TRANSCRIPT = "transcript/aishell_transcript_v0.8.txt"
@@ -64,12 +64,13 @@ def _extract_speaker_tars(wav_dir: Path, split: str, cache_dir: Path) -> Path:
 
 
 def read_aishell(path: str, split: str, cache_dir: Optional[str] = None,
-                 report: Optional[ReadReport] = None) -> List[Utterance]:
+                 report: Optional[ReadReport] = None, with_duration: bool = False) -> List[Utterance]:
     """Transcribed utterances of one split, sorted by id; untranscribed wavs go to `report`.
 
     `path`: the corpus dir (containing `data_aishell/` or being it). If `wav/{split}` is
     absent but `wav/S*.tar.gz` exist, they are extracted into `cache_dir`
-    (default `<root>/.jrsv_cache`).
+    (default `<root>/.jrsv_cache`). `with_duration` fills `duration` (s) from the wav headers;
+    a wav whose header is unreadable then goes to `report.bad`.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -94,4 +95,4 @@ def read_aishell(path: str, split: str, cache_dir: Optional[str] = None,
             rep.untranscribed.append(str(wav))
             continue
         out.append(Utterance(uid, str(wav), texts[uid], wav.parent.name))
-    return out
+    return fill_durations(out, rep) if with_duration else out

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import List, Optional
 
-from jrsv.data.records import ReadReport, Utterance
+from jrsv.data.records import ReadReport, Utterance, fill_durations
 
 GENDERS = {"ManRaw": "Man", "WomanRaw": "Woman"}
 FIXED_TEST = {"Man_26", "Man_27", "Woman_46", "Woman_47"}
@@ -40,8 +40,8 @@ def singer_split(singer_key: str, all_singers: set) -> str:
     return _hash_split(singer_key)
 
 
-def read_opensinger(path: str, split: Optional[str] = None,
-                    report: Optional[ReadReport] = None) -> List[Utterance]:
+def read_opensinger(path: str, split: Optional[str] = None, report: Optional[ReadReport] = None,
+                    with_duration: bool = False) -> List[Utterance]:
     """Segments (sorted by id) of `split` ('train'|'dev'|'test'|None = all).
 
     id = "<Gender>_<dir>_<idx>" (e.g. "Man_0_song_3"); speaker = "<Gender>_<singer>".
@@ -67,4 +67,5 @@ def read_opensinger(path: str, split: Optional[str] = None,
             continue
         text = "".join(txt.read_text(encoding="utf-8").split())
         out.append(Utterance(uid, str(wav), text, spk))
-    return sorted(out, key=lambda u: u.id)
+    out = sorted(out, key=lambda u: u.id)
+    return fill_durations(out, rep) if with_duration else out

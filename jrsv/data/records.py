@@ -38,3 +38,18 @@ class ReadReport:
     def summary(self) -> str:
         return (f"untranscribed={len(self.untranscribed)} missing_audio={len(self.missing_audio)} "
                 f"bad={len(self.bad)}")
+
+
+def fill_durations(utts: List[Utterance], report: ReadReport) -> List[Utterance]:
+    """Set `duration` (seconds) from each wav header; unreadable headers go to `report.bad`."""
+    from jrsv.data.audio import AudioError, audio_info
+    out = []
+    for u in utts:
+        try:
+            frames, sr = audio_info(u.path)
+        except AudioError as e:
+            report.bad.append(str(e))
+            continue
+        u.duration = round(frames / sr, 4)
+        out.append(u)
+    return out
