@@ -15,7 +15,7 @@ import json
 import sys
 import zlib
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import numpy as np
 from tqdm import tqdm

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Iterable, List
 
 from jrsv.data.audio import atomic_write_bytes
