@@ -33,13 +33,12 @@ SPLIT_CODE = {"train": 0, "dev": 1, "test": 2}
 
 
 def music_split(tracks: List[MusicTrack], musdb_split: str, split: str) -> List[MusicTrack]:
-    """MUSDB 'test' -> DTSSVD test; MUSDB 'train' sorted, every 10th (i % 10 == 9) -> dev,
-    the rest -> train (so dev music is disjoint from training music)."""
+    """MUSDB 'test' -> DTSSVD test; MUSDB 'train' sorted, every 10th (i % 10 == 9; the last
+    track if there are fewer than 10) -> dev, the rest -> train (dev music unseen in training)."""
     if musdb_split == "test":
         return tracks
-    if split == "dev":
-        return [t for i, t in enumerate(tracks) if i % 10 == 9]
-    return [t for i, t in enumerate(tracks) if i % 10 != 9]
+    dev = {i for i in range(len(tracks)) if i % 10 == 9} or ({len(tracks) - 1} if tracks else set())
+    return [t for i, t in enumerate(tracks) if (i in dev) == (split == "dev")]
 
 
 def load_music_pool(musdb: str, split: str, cache_dir: str, report: ReadReport) -> List[tuple]:
