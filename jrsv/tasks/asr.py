@@ -66,7 +66,7 @@ class ASRTask(nn.Module):
             raise ValueError(f"ASR feature must be fbank or log_mag, got {feature!r}")
         self.asr, self.feature = asr, feature
         self.fbank, self.stft, self.log_mag = Fbank(), Stft(), LogMagnitude()
-        self.spec_aug = SpecAugment() if spec_aug else None
+        self.spec_aug = common.SpecAugment() if spec_aug else None
 
     def features(self, wav: torch.Tensor, wav_lens: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
