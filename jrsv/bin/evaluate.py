@@ -168,6 +168,17 @@ def run_system(system: System, pool: ModelPool, evalset: EvalSet, args, mix_cach
     return jrsv_pass(pool.get(name), pool.stfts[name], evalset, pool.device, desc, **kw)
 
 
+def write_outputs(out: Path, score: ScoreFile, tally, config: dict, models: dict[str, str]
+                  ) -> None:
+    """The score file, its ``.done`` marker, and (CER tables) ``decode/<stem>.txt``."""
+    if hasattr(tally, "lines"):
+        hyp = out.parent / "decode" / f"{out.stem}.txt"
+        hyp.parent.mkdir(parents=True, exist_ok=True)
+        hyp.write_text("\n".join(tally.lines) + "\n", encoding="utf-8")
+    write_score(out, score)
+    write_done(out, config, models)
+
+
 def format_scores(score: ScoreFile) -> str:
     def pair(d):
         return " / ".join("nan" if math.isnan(d.get(t, math.nan)) else f"{d[t]:.1f}"
@@ -228,6 +239,16 @@ def write_example(pool: ModelPool, evalset: EvalSet, scores_dir: Path, config: d
     log(f"example.npz: {r['id']} (overlap {r['overlap']}) separated by {name}")
 
 
+def open_evalset(manifest: Path, args: argparse.Namespace) -> EvalSet:
+    """The selected, batched test rows (opened once, only when something must be computed)."""
+    music = args.music_cache or find_music_cache(manifest, args.data)
+    evalset = EvalSet(manifest, music, args.max_utts, args.max_frames, args.max_batch,
+                      args.num_workers)
+    log(f"{manifest}: {len(evalset)} rows in {len(evalset.batches)} batches"
+        f" (music cache: {music or 'none, music read from the MUSDB stems'})")
+    return evalset
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m jrsv.bin.evaluate",
                                 description=__doc__.split("\n")[0])
@@ -276,7 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     config = {"version": EVAL_VERSION, "split": args.split, "beam_size": args.beam_size,
               "decode_mode": args.decode_mode, "max_utts": args.max_utts,
               "manifest_sha256": sha}
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as e:
+        print(f"evaluate: error: --device {args.device}: {' '.join(str(e).split())}",
+              file=sys.stderr)
+        return 2
     pool = ModelPool(args.exp, device)
     evalset: EvalSet | None = None
     mix_cache: dict = {}
@@ -299,21 +326,12 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{label}: skipped, {', '.join(bad)} failed to load")
             continue
         try:
-            if evalset is None:
-                music = args.music_cache or find_music_cache(manifest, args.data)
-                evalset = EvalSet(manifest, music, args.max_utts, args.max_frames,
-                                  args.max_batch, args.num_workers)
-                log(f"{manifest}: {len(evalset)} rows in {len(evalset.batches)} batches")
+            evalset = evalset if evalset is not None else open_evalset(manifest, args)
             t0 = time.time()
             with torch.inference_mode():
                 tally = run_system(system, pool, evalset, args, mix_cache)
             score = score_from_tally(system, tally, command)
-            write_score(out, score)
-            write_done(out, config, {d: str(pool.path(d)) for d in system.dirs})
-            if hasattr(tally, "lines"):
-                hyp = args.scores / "decode" / f"{system.stem}.txt"
-                hyp.parent.mkdir(parents=True, exist_ok=True)
-                hyp.write_text("\n".join(tally.lines) + "\n", encoding="utf-8")
+            write_outputs(out, score, tally, config, {d: str(pool.path(d)) for d in system.dirs})
             written += 1
             log(f"{label}: {score.metric} {format_scores(score)} ({time.time() - t0:.1f} s)")
         except ManifestError as e:
@@ -326,10 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc(limit=-3, file=sys.stderr)
     if 2 in tables or 3 in tables:
         try:
-            if evalset is None:
-                music = args.music_cache or find_music_cache(manifest, args.data)
-                evalset = EvalSet(manifest, music, args.max_utts, args.max_frames,
-                                  args.max_batch, args.num_workers)
+            evalset = evalset if evalset is not None else open_evalset(manifest, args)
             with torch.inference_mode():
                 write_example(pool, evalset, args.scores, config, args.force)
         except Exception as e:  # noqa: BLE001
