@@ -20,7 +20,7 @@ from jrsv.bin import evaluate
 from jrsv.data.manifest import read_jsonl
 from jrsv.data.toy import HANZI, make_aishell, make_musdb, make_opensinger
 from jrsv.eval.decode_sets import EvalSet, length_batches, select_rows
-from jrsv.eval.passes import mixture_stft, resynthesise, separation_pass
+from jrsv.eval.passes import resynthesise, separation_pass
 from jrsv.eval.scores import OVERLAPS, read_score
 from jrsv.eval.tally import CerTally, SdriTally, hypothesis_text
 from jrsv.jrsv import JRSV

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jrsv.eval.decode_sets import (ManifestError, EvalSet, find_manifest, find_music_cache,
+from jrsv.eval.decode_sets import (EvalSet, ManifestError, find_manifest, find_music_cache,
                                    sha256_file)
 from jrsv.eval.freshness import is_up_to_date, write_done
 from jrsv.eval.passes import (cascade_pass, direct_asr_pass, example_magnitudes, example_row,
@@ -90,8 +90,6 @@ def stft_from_config(conf: dict[str, Any]) -> Stft:
 class ModelPool:
     """Loads ``EXP/<name>/final`` once each; remembers which are missing or broken."""
 
-    KINDS = {"asr": "asr", "mtass": "mtass", "jrsv": "jrsv"}
-
     def __init__(self, exp: Path, device: torch.device):
         self.exp, self.device = exp, device
         self.models: dict[str, nn.Module] = {}
@@ -127,7 +125,7 @@ class ModelPool:
         return model
 
     def _check(self, name: str, path: Path, conf: dict[str, Any]) -> None:
-        want = self.KINDS[name.split("_")[0]]
+        want = name.split("_")[0]          # asr_* / mtass_* / jrsv_* directories
         if conf["kind"] != want:
             raise ModelDirError(path, f"kind is {conf['kind']!r}, {name} needs a {want} model")
         if want == "asr" and int(conf["asr"].get("input_dim", 0)) != 80:
