@@ -1,0 +1,24 @@
+"""Helpers for tests that run the DTSSVD recipe on the tiny generated corpora."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "dtssvd"
+TOOLS_OK = all(shutil.which(b) for b in ("espeak-ng", "fluidsynth")) and \
+    Path("/usr/share/gcin").exists()
+needs_tools = pytest.mark.skipif(not TOOLS_OK, reason="espeak-ng / fluidsynth / gcin-voice not installed")
+
+
+def run_recipe(workdir: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+    """Run ``recipes/dtssvd/run.sh`` with data/ and exp/ under ``workdir``."""
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS="1")
+    cmd = ["bash", str(RECIPE / "run.sh"), "--data", str(workdir / "data"),
+           "--exp", str(workdir / "exp"), "--preset", "tiny", *args]
+    return subprocess.run(cmd, cwd=RECIPE, env=env, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,94 @@
+"""Training tasks on a tiny recipe data dir made by recipe stages 0-1 (generated corpora)."""
+import json
+
+import pytest
+import torch
+import yaml
+from torch.utils.data import DataLoader
+
+from jrsv.model_io import load_model_dir, save_model_dir
+from jrsv.tasks import build_task
+from recipe_utils import RECIPE, needs_tools, run_recipe
+
+pytestmark = needs_tools
+
+
+def _tiny_conf(name: str, data_dir, **model) -> dict:
+    conf = yaml.safe_load((RECIPE / "conf" / f"{name}_tiny.yaml").read_text())
+    conf["data"]["dir"] = str(data_dir)
+    conf["data"]["batch_size"] = 2
+    conf["data"]["epoch_size"] = 4
+    m = conf["model"]
+    for key in ("encoder_conf", "decoder_conf"):
+        if key in m:
+            m[key].update(num_blocks=1, linear_units=64)
+            if key == "encoder_conf":
+                m[key]["output_size"] = 32
+    if name == "mtass":
+        m.update(output_size=32, num_blocks=1, linear_units=64)
+    m.update(model)
+    return conf
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    w = tmp_path_factory.mktemp("recipe")
+    r = run_recipe(w, "--stage", "0", "--stop-stage", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    return w
+
+
+def test_stage_0_1_outputs_and_skip(work):
+    data = work / "data"
+    for f in ("units.txt", "cmvn_fbank.json", "cmvn_logmag_clean.json", "cmvn_logmag_mix.json",
+              "dtssvd/dev.jsonl", "dtssvd/test.jsonl"):
+        assert (data / f).is_file(), f
+    counts = json.loads((data / "sources" / "done.json").read_text())["counts"]
+    assert all(counts[f"{k}_{s}"] > 0 for k in ("speech", "singing", "music")
+               for s in ("train", "dev", "test")), counts
+    mtime = (data / "units.txt").stat().st_mtime
+    r = run_recipe(work, "--stage", "0", "--stop-stage", "1")
+    assert r.returncode == 0 and "up to date, skipping" in r.stderr and "already built" in r.stdout
+    assert (data / "units.txt").stat().st_mtime == mtime
+
+
+def _one_step(conf):
+    task, train, valid, collate = build_task(conf)
+    batch = next(iter(DataLoader(train, batch_size=2, collate_fn=collate)))
+    out = task(batch)
+    assert torch.isfinite(out["loss"])
+    out["loss"].backward()
+    grads = [p.grad for p in task.parameters() if p.requires_grad]
+    assert grads and all(g is not None for g in grads[:3])
+    task.eval()
+    with torch.no_grad():
+        v = task(collate([valid[0], valid[1]]))
+    assert torch.isfinite(v["loss"])
+    return task, out
+
+
+@pytest.mark.parametrize("track", ["speech", "singing", "multi"])
+def test_asr_task(work, track):
+    conf = _tiny_conf("asr", work / "data")
+    conf["data"]["track"] = track
+    _, out = _one_step(conf)
+    assert set(out) == {"loss", "loss_ctc", "loss_att"}
+
+
+def test_mtass_then_jrsv_tasks(work, tmp_path):
+    conf = _tiny_conf("mtass", work / "data")
+    task, out = _one_step(conf)
+    assert {"mag", "dis", "cst"} <= set(out)
+    save_model_dir(task.export_model(), tmp_path / "mtass" / "final")
+    assert load_model_dir(tmp_path / "mtass" / "final").input_dim == 513
+    for mode in ("t", "fd"):
+        jconf = _tiny_conf("jrsv", work / "data", mode=mode, mtass_dir=str(tmp_path / "mtass"))
+        jtask, out = _one_step(jconf)
+        trainable = [p.requires_grad for p in jtask.model.mtass.parameters()]
+        assert all(trainable) if mode == "t" else not any(trainable)
+        assert ("loss_distil" in out) == (mode == "fd") and ("loss_mtass" in out) == (mode == "t")
+
+
+def test_unknown_kind_is_a_clear_error():
+    with pytest.raises(ValueError, match="model.kind"):
+        build_task({"model": {"kind": "nope"}})
