@@ -52,3 +52,11 @@ def test_bad_score_file_names_the_file(tmp_path):
     p.write_text(json.dumps({"table": 1}))
     with pytest.raises(ValueError, match="bad.json"):
         read_score(p)
+
+
+def test_rows_in_paper_order(tmp_path):
+    sd = tmp_path / "scores"
+    for i, name in enumerate(["+ L_cst", "MTASS", "+ L_dis"]):
+        write_score(sd / f"2_{i}.json", _score(2, name, "sdri"))
+    text = build_report(sd, tmp_path / "report.md")
+    assert text.index("| MTASS |") < text.index("| + L_dis |") < text.index("| + L_cst |")

@@ -20,6 +20,15 @@ TITLES = {
 }
 
 
+# Row order of each table as in the paper; systems not listed come after, alphabetically.
+ROW_ORDER = ["speech", "singing", "multi", "MTASS", "+ L_dis", "+ L_cst", "ASR / MTASS",
+             "+ L_dis + L_cst", "JRSV-t", "JRSV-f", "JRSV-f-d"]
+
+
+def _row_key(s: ScoreFile) -> tuple:
+    return (ROW_ORDER.index(s.system) if s.system in ROW_ORDER else len(ROW_ORDER), s.system)
+
+
 def _fmt(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1f}"
 
@@ -104,7 +113,7 @@ def plot_spectrograms(example: Path, path: Path) -> None:
 def build_report(score_dir: Path, out: Path, example: Path | None = None) -> str:
     scores = [read_score(p) for p in sorted(score_dir.glob("*.json"))]
     by_table: dict[int, list[ScoreFile]] = {}
-    for s in scores:
+    for s in sorted(scores, key=_row_key):
         by_table.setdefault(s.table, []).append(s)
     parts = ["# DTSSVD report", "",
              "Every number below was computed by the recipe from real runs; the command is under each table.", ""]
