@@ -1,0 +1,132 @@
+"""Train a registered task from a YAML config (single process or under ``torchrun``).
+
+    python -m jrsv.bin.train --config conf.yaml --model-dir exp/x [--resume auto|PATH|none] \\
+        [--override key.sub=value ...]
+
+YAML keys read here: ``seed``, ``model.kind`` (task registry, see ``jrsv.train.registry``),
+``optim`` (``name``, ``lr``, ``weight_decay``), ``scheduler`` (``name``: warmuplr|noam|constant|
+plateau, ``warmup_steps``), ``train`` (``jrsv.train.trainer.DEFAULTS`` keys + ``average_best``),
+``data`` (``batch_size``, ``num_workers``; the rest is the task's). Writes ``train.yaml``,
+``step_*.pt``, ``tensorboard/``, ``avg_best.pt``, ``final/`` (when the task has ``export_model``)
+and ``done`` (with the final checkpoint's sha256).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sys
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from jrsv.train import ddp
+from jrsv.train.checkpoint import atomic_save, average_checkpoints, select_best
+from jrsv.train.done import is_done, write_done
+from jrsv.train.registry import get_task
+from jrsv.train.scheduler import build_optimizer, build_scheduler
+from jrsv.train.trainer import Trainer
+
+
+def apply_overrides(conf: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``a.b=value`` (value parsed as YAML) into a copy of ``conf``."""
+    conf = copy.deepcopy(conf)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--override expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        node = conf
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--override {key}: {p} is not a mapping")
+        node[parts[-1]] = yaml.safe_load(value)
+    return conf
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def export_final(model: torch.nn.Module, conf: dict[str, Any], model_dir: str, weights: dict) -> None:
+    """``final/`` via ``jrsv.model_io.save_model_dir`` when the task exposes ``export_model()``."""
+    if not hasattr(model, "export_model"):
+        return
+    from jrsv.model_io import read_units, save_model_dir  # lazy: model code
+    model.load_state_dict(weights)
+    units_path = os.path.join(conf.get("data", {}).get("dir", ""), "units.txt")
+    units = read_units(units_path) if os.path.isfile(units_path) else None
+    save_model_dir(model.export_model(), os.path.join(model_dir, "final"), units=units)
+
+
+def run(conf: dict[str, Any], model_dir: str, resume: str = "auto") -> str:
+    """Train; returns the final checkpoint path (rank 0 writes outputs)."""
+    info = ddp.init_distributed(conf.get("device"))
+    try:
+        seed = int(conf.get("seed", 0))
+        seed_everything(seed + info.rank)
+        if info.is_main:
+            os.makedirs(model_dir, exist_ok=True)
+            with open(os.path.join(model_dir, "train.yaml"), "w", encoding="utf-8") as f:
+                yaml.safe_dump(conf, f, sort_keys=False, allow_unicode=True)
+        task = get_task(conf.get("model", {}).get("kind"))
+        model = task.build_model(conf)
+        train_loader, valid = task.build_loaders(conf, model, info)
+        wrapped = ddp.wrap_model(model, info)
+        optimizer = build_optimizer(wrapped.parameters(), conf.get("optim", {}))
+        scheduler = build_scheduler(optimizer, conf.get("scheduler", {}))
+        tconf = {**conf.get("train", {}), "model_dir": model_dir, "seed": seed}
+        trainer = Trainer(wrapped, optimizer, scheduler, train_loader, valid, {**conf, **tconf},
+                          dist_info=info)
+        trainer.conf.update(tconf)
+        if resume == "auto":
+            trainer.resume()
+        elif resume not in ("none", ""):
+            trainer.resume(resume)
+        final = trainer.train()
+        ddp.barrier()
+        if info.is_main:
+            n = int(conf.get("train", {}).get("average_best", 0))
+            if n > 0 and valid is not None:
+                paths = select_best(model_dir, n, trainer.conf["metric"], trainer.conf["metric_mode"])
+                avg = average_checkpoints(paths)
+                atomic_save(avg, os.path.join(model_dir, "avg_best.pt"))
+                export_final(model, conf, model_dir, avg)
+            else:
+                export_final(model, conf, model_dir, ddp.unwrap(wrapped).state_dict())
+            write_done(model_dir, final)
+        ddp.barrier()
+        return final
+    finally:
+        ddp.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True)
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--resume", default="auto", help="auto (newest valid checkpoint) | none | PATH")
+    p.add_argument("--override", nargs="*", default=[], action="extend", help="key.sub=value")
+    a = p.parse_args(argv)
+    try:
+        with open(a.config, encoding="utf-8") as f:
+            conf = yaml.safe_load(f) or {}
+    except (OSError, yaml.YAMLError) as e:
+        print(f"{a.config}: cannot read config ({e})", file=sys.stderr)
+        return 2
+    conf = apply_overrides(conf, a.override)
+    if is_done(a.model_dir) and a.resume == "auto":
+        print(f"{a.model_dir}: done marker valid, nothing to do", file=sys.stderr)
+        return 0
+    run(conf, a.model_dir, a.resume)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

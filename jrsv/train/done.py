@@ -1,0 +1,43 @@
+"""``done`` marker: written when training finishes, holding the final checkpoint's sha256."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+DONE = "done"
+
+
+def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_done(model_dir: str, final_path: str) -> str:
+    """Write ``model_dir/done`` = {"checkpoint": relative path, "sha256": ...} atomically."""
+    rel = os.path.relpath(final_path, model_dir)
+    marker = os.path.join(model_dir, DONE)
+    tmp = marker + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"checkpoint": rel, "sha256": sha256_file(final_path)}, f)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, marker)
+    return marker
+
+
+def is_done(model_dir: str) -> bool:
+    """True iff ``done`` exists, parses, and its checkpoint exists with the recorded sha256."""
+    marker = os.path.join(model_dir, DONE)
+    try:
+        with open(marker, encoding="utf-8") as f:
+            info = json.load(f)
+        path = os.path.join(model_dir, info["checkpoint"])
+        return os.path.isfile(path) and sha256_file(path) == info["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False

@@ -1,0 +1,375 @@
+"""Model-agnostic trainer: ``model(batch) -> dict(loss=..., **scalar logs)``.
+
+Resumable at any optimizer step (optimizer, scheduler, scaler, data position and RNG
+states are checkpointed), DDP-aware (only rank 0 writes), AMP on CUDA, tensorboard + tqdm.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import sys
+import time
+from typing import Any, Callable, Mapping
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from jrsv.train import checkpoint as ck
+from jrsv.train.ddp import DistInfo, all_reduce_sum, barrier, unwrap
+
+#: test hook: SIGKILL this process right after this optimizer step (and its checkpoint)
+KILL_ENV = "JRSV_TRAIN_KILL_AT_STEP"
+
+DEFAULTS: dict[str, Any] = {
+    "max_epochs": 1,          # epochs to run (ignored once max_steps is reached)
+    "max_steps": 0,           # 0 = no step limit
+    "accum_grad": 1,          # micro-batches per optimizer step
+    "grad_clip": 5.0,         # max grad norm (0 = no clipping); MTASS recipes use 20
+    "amp": "none",            # none | bf16 | fp16 (CUDA only; CPU always fp32)
+    "log_interval": 20,       # steps between tensorboard/tqdm updates
+    "valid_interval": 0,      # steps between validations (0 = at each epoch end only)
+    "save_interval": 0,       # steps between extra checkpoints (0 = at validations only)
+    "keep_last": 3,           # newest checkpoints kept (0 = all); best ones are kept too
+    "keep_best": 3,           # best checkpoints (by metric) protected from pruning
+    "metric": "valid_loss",   # metric stored in checkpoints, used for best-N
+    "metric_mode": "min",     # min | max
+    "seed": 0,                # seeds the loader generator per epoch (seed + epoch)
+    "progress": True,         # tqdm bar (only rank 0 and a TTY)
+}
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+def _scalar(v: Any) -> float | None:
+    if isinstance(v, torch.Tensor) and v.numel() == 1:
+        return float(v.detach())
+    if isinstance(v, (int, float)):
+        return float(v)
+    return None
+
+
+class Trainer:
+    """Generic training loop.
+
+    Args:
+        model: module (possibly DDP-wrapped) with ``forward(batch) -> dict`` holding a scalar ``loss``.
+        optimizer, scheduler: torch optimizer and lr scheduler (stepped per optimizer step;
+            ``ReduceLROnPlateau`` is stepped with the metric after each validation).
+        train_loader: ``DataLoader`` over a map-style or ``IterableDataset``.
+        valid: ``valid_fn(model) -> dict`` of metrics, or a ``DataLoader`` (mean of the scalar
+            outputs weighted by batch count, summed over ranks; ``loss`` -> ``valid_loss``).
+        config: keys of ``DEFAULTS`` plus ``model_dir``; extra keys are stored in checkpoints.
+        dist_info: rank/world/device (default: single CPU/CUDA process).
+        log_fn: ``log_fn(writer, step)`` called at validations on rank 0 (audio examples, dev SDR).
+    """
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                 train_loader: DataLoader, valid: Callable[[torch.nn.Module], dict] | DataLoader | None,
+                 config: Mapping[str, Any], dist_info: DistInfo | None = None,
+                 log_fn: Callable[[Any, int], None] | None = None):
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.train_loader, self.valid, self.log_fn = train_loader, valid, log_fn
+        self.conf = {**DEFAULTS, **dict(config)}
+        self.full_config = dict(config)
+        if "model_dir" not in self.conf:
+            raise ValueError("trainer config needs model_dir")
+        self.model_dir = self.conf["model_dir"]
+        self.info = dist_info or DistInfo(device=next(model.parameters()).device)
+        self.device = self.info.device
+        amp = str(self.conf["amp"]).lower()
+        if self.device.type != "cuda":
+            amp = "none"
+        if amp not in ("none", "bf16", "fp16"):
+            raise ValueError(f"train.amp must be none|bf16|fp16, got {amp!r}")
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.skipped = 0          # non-finite losses / grad norms skipped
+        self.metrics: dict[str, float] = {}
+        self.metrics_step = -1    # step of the last validation (checkpoint metric only then)
+        self._data_state: dict | None = None
+        self._rng_to_restore: dict | None = None
+        self.writer = None
+        os.makedirs(self.model_dir, exist_ok=True) if self.info.is_main else None
+
+    # ----------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume at the current optimizer step."""
+        ds = self.train_loader.dataset
+        data: dict[str, Any] = {"epoch": self.epoch, "batches": self.batch_in_epoch}
+        if self._uses_dataset_state():
+            data["dataset"] = ds.state_dict()
+        return {
+            "model": unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "step": self.step, "epoch": self.epoch, "data": data, "skipped": self.skipped,
+            "rng": ck.rng_state(), "config": self.full_config,
+            "metrics": dict(self.metrics) if self.metrics_step == self.step else {},
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a ``state_dict``; RNG states are applied once the data is repositioned."""
+        unwrap(self.model).load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.step, self.skipped = int(state["step"]), int(state.get("skipped", 0))
+        self.epoch = int(state["data"]["epoch"])
+        self.batch_in_epoch = int(state["data"]["batches"])
+        self._data_state = state["data"].get("dataset")
+        self.metrics = dict(state.get("metrics", {}))
+        self.metrics_step = self.step if self.metrics else -1
+        self._rng_to_restore = state.get("rng")
+
+    def resume(self, path: str | None = None) -> str | None:
+        """Load ``path`` or the newest valid checkpoint of ``model_dir``; returns its path."""
+        if path is None:
+            found = ck.find_latest(self.model_dir)
+            if found is None:
+                return None
+            path, state = found
+        else:
+            state = ck.load_checkpoint(path)
+        self.load_state_dict(state)
+        return path
+
+    def save(self) -> str:
+        """Rank 0 writes ``step_XXXXXXXX.pt`` atomically, then prunes; barriers around it."""
+        path = ck.ckpt_path(self.model_dir, self.step)
+        barrier()
+        if self.info.is_main:
+            ck.atomic_save(self.state_dict(), path)
+            protect = [path]
+            if self.conf["keep_best"] > 0:
+                try:
+                    protect += ck.select_best(self.model_dir, int(self.conf["keep_best"]),
+                                              self.conf["metric"], self.conf["metric_mode"])
+                except ValueError:
+                    pass
+            ck.prune_checkpoints(self.model_dir, int(self.conf["keep_last"]), protect)
+        barrier()
+        return path
+
+    # ----------------------------------------------------------------- data position
+    def _uses_dataset_state(self) -> bool:
+        ds = self.train_loader.dataset
+        return (isinstance(ds, IterableDataset) and hasattr(ds, "state_dict")
+                and hasattr(ds, "load_state_dict") and self.train_loader.num_workers == 0
+                and not self.info.distributed)
+
+    def _epoch_iterator(self):
+        """Iterator positioned at ``batch_in_epoch`` of ``epoch`` (set_epoch + seeded generator)."""
+        loader = self.train_loader
+        for obj in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
+                    loader.dataset):
+            if obj is not None and hasattr(obj, "set_epoch"):
+                obj.set_epoch(self.epoch)
+        if loader.generator is not None:
+            loader.generator.manual_seed(int(self.conf["seed"]) + self.epoch)
+        if self._data_state is not None:
+            loader.dataset.load_state_dict(self._data_state)
+            self._data_state = None
+            it = iter(loader)
+        else:
+            it = iter(loader)
+            for _ in range(self.batch_in_epoch):  # map-style / fallback: replay the order
+                next(it)
+        if self._rng_to_restore is not None:
+            ck.set_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
+        return it
+
+    # ----------------------------------------------------------------- loop
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    def _done(self) -> bool:
+        ms = int(self.conf["max_steps"])
+        return (ms > 0 and self.step >= ms) or self.epoch >= int(self.conf["max_epochs"])
+
+    def _finite_everywhere(self, loss: torch.Tensor) -> bool:
+        ok = torch.tensor([0.0 if torch.isfinite(loss.detach()).all() else 1.0], device=self.device)
+        return all_reduce_sum(ok).item() == 0
+
+    def _optimizer_step(self) -> float:
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        clip = float(self.conf["grad_clip"])
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+        norm = float(norm)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)  # skips internally on inf/nan
+            self.scaler.update()
+        elif math.isfinite(norm):
+            self.optimizer.step()
+        else:
+            self.skipped += 1
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        if self.scheduler is not None and not isinstance(
+                self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step()
+        return norm
+
+    def validate(self) -> dict[str, float]:
+        """Run ``valid`` (RNG states untouched) and return ``{name: value}``."""
+        if self.valid is None:
+            return {}
+        rng = ck.rng_state()
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                if callable(self.valid) and not isinstance(self.valid, DataLoader):
+                    out = {k: float(v) for k, v in self.valid(self.model).items()}
+                else:
+                    out = self._valid_loader_metrics(self.valid)
+        finally:
+            self.model.train()
+            ck.set_rng_state(rng)
+        return out
+
+    def _valid_loader_metrics(self, loader: DataLoader) -> dict[str, float]:
+        sums: dict[str, float] = {}
+        n = 0
+        for batch in loader:
+            with self._autocast():
+                res = self.model(_to_device(batch, self.device))
+            for k, v in res.items():
+                s = _scalar(v)
+                if s is not None:
+                    sums[k] = sums.get(k, 0.0) + s
+            n += 1
+        keys = sorted(sums)
+        t = all_reduce_sum(torch.tensor([float(n)] + [sums[k] for k in keys],
+                                        dtype=torch.float64, device=self.device))
+        total = max(t[0].item(), 1.0)
+        return {f"valid_{k}": t[i + 1].item() / total for i, k in enumerate(keys)}
+
+    def _after_validation(self, metrics: dict[str, float]) -> None:
+        self.metrics, self.metrics_step = metrics, self.step
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and metrics:
+            self.scheduler.step(metrics.get(self.conf["metric"], next(iter(metrics.values()))))
+        if self.writer is not None:
+            for k, v in metrics.items():
+                self.writer.add_scalar(f"valid/{k}", v, self.step)
+            if self.log_fn is not None:
+                self.log_fn(self.writer, self.step)
+            self.writer.flush()
+
+    def _open_writer(self) -> None:
+        if self.info.is_main and self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(os.path.join(self.model_dir, "tensorboard"))
+
+    def _progress(self):
+        show = (self.conf["progress"] and self.info.is_main and sys.stderr.isatty())
+        try:
+            total = len(self.train_loader)
+        except TypeError:
+            total = None
+        ms = int(self.conf["max_steps"])
+        if ms > 0:
+            total = ms
+        from tqdm import tqdm
+        return tqdm(total=total, initial=self.step if ms > 0 else self.batch_in_epoch,
+                    disable=not show, desc=f"epoch {self.epoch}", dynamic_ncols=True,
+                    unit="step" if ms > 0 else "batch")
+
+    def train(self) -> str:
+        """Train until ``max_epochs``/``max_steps``; returns the final checkpoint's path."""
+        self._open_writer()
+        self.model.train()
+        accum = max(int(self.conf["accum_grad"]), 1)
+        log_iv, val_iv = int(self.conf["log_interval"]), int(self.conf["valid_interval"])
+        save_iv = int(self.conf["save_interval"])
+        kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
+        last_saved = self.step if self.step > 0 else -1
+        self.optimizer.zero_grad(set_to_none=True)
+        while not self._done():
+            it = self._epoch_iterator()
+            bar = self._progress()
+            micro, logs, t0 = 0, {}, time.time()
+            for batch in it:
+                sync = (micro + 1) % accum == 0
+                ctx = (self.model.no_sync() if not sync and hasattr(self.model, "no_sync")
+                       else contextlib.nullcontext())
+                with ctx:
+                    with self._autocast():
+                        out = self.model(_to_device(batch, self.device))
+                    loss = out["loss"]
+                    if self._finite_everywhere(loss):
+                        scaled = loss / accum
+                        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+                    else:
+                        self.skipped += 1
+                for k, v in out.items():
+                    s = _scalar(v)
+                    if s is not None and math.isfinite(s):
+                        logs[k] = s
+                self.batch_in_epoch += 1
+                micro += 1
+                ms = int(self.conf["max_steps"])
+                if ms <= 0:
+                    bar.update(1)
+                if not sync:
+                    continue
+                norm = self._optimizer_step()
+                if ms > 0:
+                    bar.update(1)
+                if self.writer is not None and (self.step % log_iv == 0 or self.step == 1):
+                    for k, v in logs.items():
+                        self.writer.add_scalar(f"train/{k}", v, self.step)
+                    self.writer.add_scalar("train/lr", self.optimizer.param_groups[0]["lr"], self.step)
+                    self.writer.add_scalar("train/grad_norm", norm, self.step)
+                    self.writer.add_scalar("train/skipped", self.skipped, self.step)
+                    self.writer.add_scalar("train/steps_per_s", 1.0 / max(time.time() - t0, 1e-9), self.step)
+                if self.step % log_iv == 0:
+                    bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.4f}",
+                                    lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
+                t0 = time.time()
+                if val_iv > 0 and self.step % val_iv == 0:
+                    self._after_validation(self.validate())
+                    self.save()
+                    last_saved = self.step
+                elif save_iv > 0 and self.step % save_iv == 0:
+                    self.save()
+                    last_saved = self.step
+                if kill_at and self.step == kill_at:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if self._done():
+                    break
+            else:  # epoch exhausted
+                bar.close()
+                self.optimizer.zero_grad(set_to_none=True)  # drop a partial accumulation
+                self.epoch += 1
+                self.batch_in_epoch = 0
+                self._after_validation(self.validate())
+                self.save()
+                last_saved = self.step
+                continue
+            bar.close()  # stopped mid-epoch at max_steps
+            break
+        if last_saved != self.step:
+            self._after_validation(self.validate())
+            self.save()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        return ck.ckpt_path(self.model_dir, self.step)
