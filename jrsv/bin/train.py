@@ -60,8 +60,8 @@ def export_final(model: torch.nn.Module, conf: dict[str, Any], model_dir: str, w
         return
     from jrsv.model_io import read_units, save_model_dir  # lazy: model code
     model.load_state_dict(weights)
-    units_path = os.path.join(conf.get("data", {}).get("dir", ""), "units.txt")
-    units = read_units(units_path) if os.path.isfile(units_path) else None
+    data_dir = conf.get("data", {}).get("dir", "")
+    units = read_units(data_dir) if os.path.isfile(os.path.join(data_dir, "units.txt")) else None
     save_model_dir(model.export_model(), os.path.join(model_dir, "final"), units=units)
 
 
