@@ -31,6 +31,13 @@ override=""            # extra trainer overrides for every training run, e.g. "t
 . ./utils/parse_options.sh
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+# tiny config: steps per model, so that the whole recipe fits in ~30 min on 2 CPU cores
+declare -A tiny_steps=([asr_speech]=100 [asr_singing]=80 [asr_multi]=200 [mtass_mae]=300
+  [mtass_dis]=300 [mtass_dis_cst]=300 [jrsv_t]=60 [jrsv_f]=150 [jrsv_fd]=150)
+steps() {  # steps NAME -> a train.max_steps override for the tiny config, else nothing
+  [ "$config" = tiny ] && [ -n "${tiny_steps[$1]:-}" ] && echo "train.max_steps=${tiny_steps[$1]}"
+  return 0
+}
 train() {  # train CONF MODEL_DIR [overrides...]
   local conf=$1 dir=$2; shift 2
   local launcher=("$python" -m jrsv.bin.train)
@@ -62,14 +69,15 @@ fi
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   for track in speech singing multi; do
     log "stage 2: ASR-$track on clean fbank"
-    train conf/asr_${config}.yaml $exp/asr_$track data.track=$track
+    train conf/asr_${config}.yaml $exp/asr_$track data.track=$track $(steps asr_$track)
   done
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   for variant in mae dis dis_cst; do
     log "stage 3: MTASS ($variant)"
-    train conf/mtass_${config}.yaml $exp/mtass_$variant loss.variant=$variant
+    train conf/mtass_${config}.yaml $exp/mtass_$variant loss.variant=$variant \
+      $(steps mtass_$variant)
   done
 fi
 
@@ -77,7 +85,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   for mode in t f fd; do
     log "stage 4: JRSV-$mode"
     train conf/jrsv_${config}.yaml $exp/jrsv_$mode model.mode=$mode \
-      model.mtass_dir=$exp/mtass_dis_cst
+      model.mtass_dir=$exp/mtass_dis_cst $(steps jrsv_$mode)
   done
 fi
 
