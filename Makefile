@@ -38,7 +38,7 @@ demo: $(STAMP) system-deps
 
 # --- recipe -----------------------------------------------------------------
 recipe-mini: $(STAMP) system-deps
-	cd recipes/dtssvd && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./run.sh --config mini
+	cd recipes/dtssvd && PYTHON=$(CURDIR)/$(PY) ./run.sh --config tiny --corpus generated --preset mini
 
 # --- benchmarks -------------------------------------------------------------
 bench: bench-data bench-model bench-decode

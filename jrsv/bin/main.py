@@ -16,6 +16,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("jrsv.bin.export", "export the separator and ASR encoder+CTC (TorchScript)"),
 }
 
+# commands that are whole programs with their own ``main(argv)`` (the recipe's stages)
+PROGRAMS: dict[str, tuple[str, str]] = {
+    "train": ("jrsv.bin.train", "train a model from a YAML config (torchrun for DDP)"),
+    "average": ("jrsv.bin.average_model", "average checkpoints (best N by dev loss)"),
+    "evaluate": ("jrsv.bin.evaluate", "score Tables 1-4 on the DTSSVD test set"),
+    "report": ("jrsv.eval.report", "render report.md with the four tables and plots"),
+    "build-dtssvd": ("dtssvd.build", "build the DTSSVD dev/test lists from the corpora"),
+    "make-corpora": ("dtssvd.synth.cli", "generate mini corpora in the real corpora's layouts"),
+    "demo": ("jrsv.bin.demo", "decode a generated sample stream with the default model"),
+}
+
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (a broken or slow command module
@@ -32,12 +43,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
+    for name, (_, help_text) in PROGRAMS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
+    if command in PROGRAMS and argv and argv[0] == command:
+        mod = importlib.import_module(PROGRAMS[command][0])
+        sys.argv[0] = f"jrsv {command}"
+        return int(mod.main(argv[1:]) or 0)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     return int(args._run(args))
 
