@@ -13,13 +13,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from jrsv.data.audio import AudioError  # one bad-audio error type for the whole library
+
 SAMPLE_RATE = 16000
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au",
                     ".w64", ".rf64", ".caf")
 
 
-class AudioError(Exception):
-    """Bad input audio (unreadable, empty, NaN/Inf samples). ``str()`` is one line naming the file."""
 
 
 class MonoResampler:

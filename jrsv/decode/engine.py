@@ -15,7 +15,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from jrsv.decode.ctc import ctc_greedy_peaks, peak_confidences
+from jrsv.asr.search import ctc_greedy_search
+from jrsv.decode.ctc import peak_confidences
 
 TRACKS = ("speech", "singing")
 MIN_ASR_FRAMES = 7  # Conv2d subsampling x4 needs at least 7 input frames
@@ -110,13 +111,11 @@ class DecodeEngine:
         elif self.beam_size > 1 and hasattr(self.asr, "decode"):
             results = self.asr.decode(feats, lens, mode=self.decode_mode, beam_size=self.beam_size)
         else:
-            results = None
-        if results is not None:
-            return [Hypothesis(list(r.tokens), list(r.times),
-                               peak_confidences(log_probs[i, :enc_lens[i]], list(r.tokens),
-                                                list(r.times)))
-                    for i, r in enumerate(results)]
-        return [Hypothesis(*ctc_greedy_peaks(log_probs[i, :n])) for i, n in enumerate(enc_lens)]
+            results = ctc_greedy_search(log_probs, enc_lens_t.cpu())
+        return [Hypothesis(list(r.tokens), list(r.times),
+                           peak_confidences(log_probs[i, :enc_lens[i]], list(r.tokens),
+                                            list(r.times)))
+                for i, r in enumerate(results)]
 
     def text(self, tokens: list[int]) -> str:
         """Token ids -> text (characters joined; BPE word marks ``▁`` become spaces)."""
