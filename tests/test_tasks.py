@@ -75,10 +75,28 @@ def test_asr_task(work, track):
     assert set(out) == {"loss", "loss_ctc", "loss_att"}
 
 
+class RecordingWriter:
+    """Stands in for tensorboard's SummaryWriter: records what the tasks log."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        if not name.startswith("add_"):
+            raise AttributeError(name)
+        return lambda tag, value, step, **kw: self.calls.append((name, tag, value))
+
+
 def test_mtass_then_jrsv_tasks(work, tmp_path):
     conf = _tiny_conf("mtass", work / "data")
     task, out = _one_step(conf)
     assert {"mag", "dis", "cst"} <= set(out)
+    w = RecordingWriter()
+    task.log_examples(w, 1)
+    tags = {(kind, tag) for kind, tag, _ in w.calls}
+    assert {("add_scalar", "dev_sdr/speech"), ("add_audio", "example/mixture"),
+            ("add_audio", "example/singing")} <= tags
+    assert all(abs(v) < 100 for kind, _, v in w.calls if kind == "add_scalar")
     save_model_dir(task.export_model(), tmp_path / "mtass" / "final")
     assert load_model_dir(tmp_path / "mtass" / "final").input_dim == 513
     for mode in ("t", "fd"):
@@ -87,6 +105,11 @@ def test_mtass_then_jrsv_tasks(work, tmp_path):
         trainable = [p.requires_grad for p in jtask.model.mtass.parameters()]
         assert all(trainable) if mode == "t" else not any(trainable)
         assert ("loss_distil" in out) == (mode == "fd") and ("loss_mtass" in out) == (mode == "t")
+        w = RecordingWriter()
+        jtask.log_examples(w, 1)
+        text = [v for kind, tag, v in w.calls if tag == "dev/transcripts"]
+        assert len(text) == 1 and "speech REF:" in text[0] and "singing HYP:" in text[0]
+        assert any(tag == "dev_sdr/speech" for _, tag, _ in w.calls) == (mode == "t")
 
 
 def test_unknown_kind_is_a_clear_error():

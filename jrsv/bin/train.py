@@ -82,8 +82,9 @@ def run(conf: dict[str, Any], model_dir: str, resume: str = "auto") -> str:
         optimizer = build_optimizer(wrapped.parameters(), conf.get("optim", {}))
         scheduler = build_scheduler(optimizer, conf.get("scheduler", {}))
         tconf = {**conf.get("train", {}), "model_dir": model_dir, "seed": seed}
+        log_fn = getattr(model, "log_examples", None)  # tensorboard examples (rank 0)
         trainer = Trainer(wrapped, optimizer, scheduler, train_loader, valid, {**conf, **tconf},
-                          dist_info=info)
+                          dist_info=info, log_fn=log_fn)
         trainer.conf.update(tconf)
         if resume == "auto":
             trainer.resume()

@@ -14,9 +14,10 @@ from torch.utils.data import Dataset, IterableDataset
 
 from jrsv.asr.model import U2ASR
 from jrsv.jrsv import JRSV
-from jrsv.model_io import load_model_dir
+from jrsv.model_io import load_model_dir, read_units
 from jrsv.nn.frontend import Stft
 from jrsv.tasks import common
+from jrsv.tasks.examples import log_separation, log_transcripts, take
 from jrsv.tasks.mixtures import mixture_collate, mixture_sets
 
 
@@ -39,6 +40,13 @@ class JRSVTask(nn.Module):
     def export_model(self) -> nn.Module:
         return self.model
 
+    def log_examples(self, writer, step: int) -> None:
+        """Dev transcripts (and dev SDR when the separator trains, JRSV-t) in tensorboard."""
+        items = getattr(self, "examples", [])
+        log_transcripts(writer, step, self.model, items, self.stft, getattr(self, "units", []))
+        if not self.model.frozen:
+            log_separation(writer, step, self.model.mtass, items, self.stft)
+
 
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
     data, m = conf["data"], conf["model"]
@@ -52,4 +60,7 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset,
     model = JRSV(mtass, asr, mode=m.get("mode", "fd"), mtass_weight=m.get("mtass_weight", 1.0),
                  distill_weight=m.get("distill_weight", 0.3))
     train, valid = mixture_sets(conf, with_text=True)
-    return JRSVTask(model), train, valid, mixture_collate(tok)
+    task = JRSVTask(model)
+    task.examples = take(valid, int(data.get("log_examples", 3)))  # not module state
+    task.units = read_units(data["dir"])
+    return task, train, valid, mixture_collate(tok)

@@ -15,6 +15,7 @@ from jrsv.nn.frontend import Stft
 from jrsv.separation.loss import MTASSLoss
 from jrsv.separation.model import MTASS
 from jrsv.tasks import common
+from jrsv.tasks.examples import log_separation, take
 from jrsv.tasks.mixtures import mixture_collate, mixture_sets
 
 VARIANTS = {"mae": (0.0, 0.0), "dis": (0.1, 0.0), "dis_cst": (0.1, 0.3)}
@@ -37,6 +38,10 @@ class MTASSTask(nn.Module):
     def export_model(self) -> nn.Module:
         return self.mtass
 
+    def log_examples(self, writer, step: int) -> None:
+        """Dev SDR per track and audio of the first dev example (tensorboard)."""
+        log_separation(writer, step, self.mtass, getattr(self, "examples", []), self.stft)
+
 
 def build_mtass(m: Mapping[str, Any], data_dir: str) -> MTASS:
     conf = {k: v for k, v in m.items() if k not in ("kind", "variant")}
@@ -53,4 +58,6 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset,
     loss = MTASSLoss(lambda_dis=lam, gamma_cst=gamma,
                      consistency=conf.get("loss", {}).get("consistency", "mixture") if gamma else "none")
     train, valid = mixture_sets(conf, with_text=False)
-    return MTASSTask(build_mtass(m, data["dir"]), loss), train, valid, mixture_collate(None)
+    task = MTASSTask(build_mtass(m, data["dir"]), loss)
+    task.examples = take(valid, int(data.get("log_examples", 3)))  # not module state
+    return task, train, valid, mixture_collate(None)

@@ -44,7 +44,7 @@ train() {  # train CONF MODEL_DIR [overrides...]
   [ "$ngpu" -gt 1 ] && launcher=(torchrun --nproc_per_node "$ngpu" -m jrsv.bin.train)
   # shellcheck disable=SC2086
   "${launcher[@]}" --config "$conf" --model-dir "$dir" --resume auto \
-    --override data.dir=$data $override "$@"
+    --override data.dir=$data "$@" $override
 }
 
 corpora=$data/corpora
