@@ -34,6 +34,15 @@ def test_subsampling_lengths():
     assert masks.sum(-1).squeeze(1).tolist() == [11, 6, 1]
 
 
+def test_subsampling_channels_sets_conv_width_only():
+    enc = _tiny(subsampling_channels=8)
+    assert enc.embed.conv[2].weight.shape == (8, 8, 3, 3)
+    assert enc.embed.out[0].weight.shape == (32, 8 * 4)  # F 20 -> 4 bins after two convs
+    ys, masks = enc(torch.randn(2, 50, 20), torch.tensor([50, 30]))
+    assert ys.shape == (2, 11, 32) and masks.sum(-1).squeeze(1).tolist() == [11, 6]
+    assert _tiny().embed.conv[2].weight.shape == (32, 32, 3, 3)  # default: WeNet's width
+
+
 def test_chunk_by_chunk_equals_masked_full_forward():
     """With causal convolutions, streaming with caches equals the chunk-masked full pass."""
     enc = _tiny(causal=True, use_dynamic_chunk=True)

@@ -25,6 +25,7 @@ class ConformerEncoder(nn.Module):
         output_size: model width D.
         attention_heads, linear_units, num_blocks, cnn_module_kernel: block sizes.
         input_layer: ``"conv2d"`` or ``"linear"``.
+        subsampling_channels: conv2d width (0: ``output_size``, as WeNet).
         pos_enc_layer_type: ``"rel_pos"`` or ``"abs_pos"``.
         static_chunk_size / use_dynamic_chunk / use_dynamic_left_chunk: U2 chunk training.
         causal: causal convolutions (needed for exact chunk-by-chunk streaming).
@@ -40,7 +41,7 @@ class ConformerEncoder(nn.Module):
                  macaron_style: bool = True, use_cnn_module: bool = True,
                  cnn_module_kernel: int = 15, causal: bool = False,
                  cnn_module_norm: str = "batch_norm", global_cmvn: GlobalCMVN | None = None,
-                 gradient_checkpointing: bool = False, **unused):
+                 gradient_checkpointing: bool = False, subsampling_channels: int = 0, **unused):
         super().__init__()
         if input_layer not in INPUT_LAYERS:
             raise ValueError(f"unknown input_layer {input_layer!r}; choose from {sorted(INPUT_LAYERS)}")
@@ -50,7 +51,8 @@ class ConformerEncoder(nn.Module):
         self.global_cmvn = global_cmvn
         pos_cls = RelPositionalEncoding if pos_enc_layer_type == "rel_pos" else PositionalEncoding
         self.embed = INPUT_LAYERS[input_layer](input_size, output_size, dropout_rate,
-                                               pos_cls(output_size, positional_dropout_rate))
+                                               pos_cls(output_size, positional_dropout_rate),
+                                               channels=subsampling_channels)
         self.encoders = nn.ModuleList([
             ConformerBlock(output_size, attention_heads, linear_units, cnn_module_kernel,
                            dropout_rate, attention_dropout_rate, pos_enc_layer_type,

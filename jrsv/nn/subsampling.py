@@ -11,8 +11,9 @@ class LinearNoSubsampling(nn.Module):
     subsampling_rate = 1
     right_context = 0
 
-    def __init__(self, idim: int, odim: int, dropout_rate: float, pos_enc: nn.Module):
-        super().__init__()
+    def __init__(self, idim: int, odim: int, dropout_rate: float, pos_enc: nn.Module,
+                 channels: int = 0):
+        super().__init__()  # channels: unused (no convolution), kept for one signature
         self.out = nn.Sequential(nn.Linear(idim, odim), nn.LayerNorm(odim, eps=1e-5),
                                  nn.Dropout(dropout_rate))
         self.pos_enc = pos_enc
@@ -29,17 +30,21 @@ class LinearNoSubsampling(nn.Module):
 class Conv2dSubsampling4(nn.Module):
     """Two stride-2 3x3 convolutions: T -> ((T-1)//2 - 1)//2 frames, F -> D.
 
-    WeNet names: ``conv.0``, ``conv.2``, ``out.0``.
+    WeNet names: ``conv.0``, ``conv.2``, ``out.0``. ``channels`` (default 0: ``odim``, as
+    WeNet) sets the convolutions' width; on 513-dim magnitudes the second convolution costs
+    ``channels^2 * 9 * F/4`` MACs per output frame, so small CPU models use fewer channels.
     """
 
     subsampling_rate = 4
     right_context = 6  # (3 - 1) * 1 + (3 - 1) * 2 input frames of look-ahead
 
-    def __init__(self, idim: int, odim: int, dropout_rate: float, pos_enc: nn.Module):
+    def __init__(self, idim: int, odim: int, dropout_rate: float, pos_enc: nn.Module,
+                 channels: int = 0):
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(1, odim, 3, 2), nn.ReLU(),
-                                  nn.Conv2d(odim, odim, 3, 2), nn.ReLU())
-        self.out = nn.Sequential(nn.Linear(odim * (((idim - 1) // 2 - 1) // 2), odim))
+        c = channels or odim
+        self.conv = nn.Sequential(nn.Conv2d(1, c, 3, 2), nn.ReLU(),
+                                  nn.Conv2d(c, c, 3, 2), nn.ReLU())
+        self.out = nn.Sequential(nn.Linear(c * (((idim - 1) // 2 - 1) // 2), odim))
         self.pos_enc = pos_enc
 
     @staticmethod
@@ -49,7 +54,7 @@ class Conv2dSubsampling4(nn.Module):
 
     def forward(self, x: torch.Tensor, x_mask: torch.Tensor, offset: int = 0):
         """x (B, T, F), x_mask (B, 1, T) -> (y (B,T',D), pos_emb (1,T',D), mask (B,1,T'))."""
-        x = self.conv(x.unsqueeze(1))  # (B, D, T', F')
+        x = self.conv(x.unsqueeze(1))  # (B, C, T', F')
         b, c, t, f = x.shape
         x = self.out(x.transpose(1, 2).reshape(b, t, c * f))
         x, pos_emb = self.pos_enc(x, offset)

@@ -32,8 +32,8 @@ override=""            # extra trainer overrides for every training run, e.g. "t
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 # tiny config: steps per model, so that the whole recipe fits in ~30 min on 2 CPU cores
-declare -A tiny_steps=([asr_speech]=100 [asr_singing]=80 [asr_multi]=200 [mtass_mae]=300
-  [mtass_dis]=300 [mtass_dis_cst]=300 [jrsv_t]=60 [jrsv_f]=150 [jrsv_fd]=150)
+declare -A tiny_steps=([asr_speech]=150 [asr_singing]=100 [asr_multi]=250 [mtass_mae]=250
+  [mtass_dis]=250 [mtass_dis_cst]=250 [jrsv_t]=40 [jrsv_f]=100 [jrsv_fd]=100)
 steps() {  # steps NAME -> a train.max_steps override for the tiny config, else nothing
   [ "$config" = tiny ] && [ -n "${tiny_steps[$1]:-}" ] && echo "train.max_steps=${tiny_steps[$1]}"
   return 0
