@@ -60,3 +60,13 @@ def test_rows_in_paper_order(tmp_path):
         write_score(sd / f"2_{i}.json", _score(2, name, "sdri"))
     text = build_report(sd, tmp_path / "report.md")
     assert text.index("| MTASS |") < text.index("| + L_dis |") < text.index("| + L_cst |")
+
+
+def test_cascade_rows_in_paper_order(tmp_path):
+    """'+ L_dis' is a row of Tables 2 and 3: each table keeps its own order."""
+    sd = tmp_path / "scores"
+    for i, name in enumerate(["+ L_dis", "+ L_dis + L_cst", "ASR / MTASS"]):
+        write_score(sd / f"3_{i}.json", _score(3, name))
+    write_score(sd / "2_0.json", _score(2, "+ L_dis", "sdri"))
+    t3 = build_report(sd, tmp_path / "report.md").split("### Table 3")[1]
+    assert t3.index("| ASR / MTASS |") < t3.index("| + L_dis |") < t3.index("| + L_dis + L_cst |")

@@ -115,3 +115,38 @@ def test_mtass_then_jrsv_tasks(work, tmp_path):
 def test_unknown_kind_is_a_clear_error():
     with pytest.raises(ValueError, match="model.kind"):
         build_task({"model": {"kind": "nope"}})
+
+
+def test_run_sh_only_and_steps_scale(work):
+    """--only trains just the named models; --steps-scale multiplies the tiny step budgets."""
+    r = run_recipe(work, "--stage", "2", "--stop-stage", "3", "--only", "asr_singing",
+                   "--steps-scale", "2", "--override",
+                   "data.batch_size=2 model.encoder_conf.num_blocks=1 model.decoder_conf.num_blocks=1 "
+                   "model.encoder_conf.output_size=32 model.encoder_conf.linear_units=64")
+    assert r.returncode == 0, r.stderr[-3000:]
+    exp = work / "exp"
+    assert sorted(p.name for p in exp.iterdir()) == ["asr_singing"]
+    assert r.stderr.count("not in --only") == 5
+    conf = yaml.safe_load((exp / "asr_singing" / "train.yaml").read_text())
+    assert conf["train"]["max_steps"] == 160  # tiny budget 80 x 2
+    ckpts = sorted((exp / "asr_singing").glob("step_*.pt"))
+    assert ckpts and ckpts[-1].name == "step_00000160.pt"
+
+
+def test_jrsv_asr_warm_start(work, tmp_path):
+    """model.asr_init copies the clean ASR's blocks, decoder and CTC; the 513-dim input is new."""
+    aconf = _tiny_conf("asr", work / "data")
+    atask, _, _, _ = build_task(aconf)
+    units = (work / "data" / "units.txt").read_text(encoding="utf-8").splitlines()
+    save_model_dir(atask.export_model(), tmp_path / "asr" / "final", units=[u.rsplit(" ", 1)[0] for u in units])
+    mconf = _tiny_conf("mtass", work / "data")
+    mtask, _, _, _ = build_task(mconf)
+    save_model_dir(mtask.export_model(), tmp_path / "mtass" / "final")
+    jconf = _tiny_conf("jrsv", work / "data", mode="f", mtass_dir=str(tmp_path / "mtass"),
+                       asr_init=str(tmp_path / "asr"))
+    jtask, _, _, _ = build_task(jconf)
+    src, dst = atask.export_model().state_dict(), jtask.model.asr.state_dict()
+    for k in ("encoder.encoders.0.self_attn.linear_q.weight", "decoder.decoders.0.feed_forward.w_1.weight",
+              "ctc.ctc_lo.weight", "encoder.embed.conv.2.weight"):
+        assert torch.equal(src[k], dst[k]), k
+    assert src["encoder.embed.out.0.weight"].shape != dst["encoder.embed.out.0.weight"].shape

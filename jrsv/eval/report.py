@@ -21,12 +21,14 @@ TITLES = {
 
 
 # Row order of each table as in the paper; systems not listed come after, alphabetically.
-ROW_ORDER = ["speech", "singing", "multi", "MTASS", "+ L_dis", "+ L_cst", "ASR / MTASS",
-             "+ L_dis + L_cst", "JRSV-t", "JRSV-f", "JRSV-f-d"]
+# Per table: "+ L_dis" is a row of both Table 2 (MTASS) and Table 3 (cascade).
+ROW_ORDER = {1: ["speech", "singing", "multi"], 2: ["MTASS", "+ L_dis", "+ L_cst"],
+             3: ["ASR / MTASS", "+ L_dis", "+ L_dis + L_cst"], 4: ["JRSV-t", "JRSV-f", "JRSV-f-d"]}
 
 
 def _row_key(s: ScoreFile) -> tuple:
-    return (ROW_ORDER.index(s.system) if s.system in ROW_ORDER else len(ROW_ORDER), s.system)
+    order = ROW_ORDER.get(s.table, [])
+    return (s.table, order.index(s.system) if s.system in order else len(order), s.system)
 
 
 def _fmt(x: float | None) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -90,3 +90,19 @@ class SpecAugment(nn.Module):
                 s = int(torch.randint(0, max(f - w, 0) + 1, (1,)))
                 x[i, :, s:s + w] = 0.0
         return x
+
+
+def init_matching(target: nn.Module, source: Mapping[str, torch.Tensor],
+                  skip: Sequence[str] = ("global_cmvn.",)) -> tuple[list[str], list[str]]:
+    """Copy every source tensor whose name and shape match ``target``'s into it (warm start).
+
+    Returns ``(loaded, skipped)`` parameter names of ``target``; names starting with a prefix in
+    ``skip`` are never copied (e.g. the CMVN statistics of another feature type).
+    """
+    own = target.state_dict()
+    loaded = [k for k, v in source.items() if k in own and not k.startswith(tuple(skip))
+              and own[k].shape == v.shape]
+    with torch.no_grad():
+        for k in loaded:
+            own[k].copy_(source[k])
+    return loaded, sorted(set(own) - set(loaded))

@@ -1,10 +1,13 @@
 """JRSV task (stage 4): whole on-the-fly mixtures -> STFT -> JRSV (t / f / fd) loss.
 
 The MTASS comes from a stage-3 model directory (``model.mtass_dir``); the ASR is a new
-513-dim U2 model trained on the separated magnitudes.
+513-dim U2 model trained on the separated magnitudes, optionally warm-started
+(``model.asr_init``) from a clean-speech ASR model directory: every parameter whose name and
+shape match is copied (encoder blocks, decoder, CTC); the 513-dim input layer stays new.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -48,6 +51,16 @@ class JRSVTask(nn.Module):
             log_separation(writer, step, self.model.mtass, items, self.stft)
 
 
+def warm_start(asr: U2ASR, model_dir: Path, units: list[str]) -> None:
+    """Copy the matching parameters of the ASR in ``model_dir`` into ``asr`` (same units)."""
+    source = load_model_dir(model_dir)
+    if read_units(model_dir) != units:
+        raise ValueError(f"model.asr_init: {model_dir} has other units than the recipe's units.txt")
+    loaded, skipped = common.init_matching(asr, source.state_dict())
+    print(f"model.asr_init: {len(loaded)} tensors from {model_dir}; new: "
+          f"{', '.join(k for k in skipped if 'num_batches' not in k)[:300]}", file=sys.stderr)
+
+
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
     data, m = conf["data"], conf["model"]
     tok = common.tokenizer(data["dir"])
@@ -57,6 +70,8 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset,
                 encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
                 ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
                 global_cmvn=common.cmvn(data["dir"], "logmag_clean"))
+    if m.get("asr_init"):
+        warm_start(asr, Path(m["asr_init"]) / "final", read_units(data["dir"]))
     model = JRSV(mtass, asr, mode=m.get("mode", "fd"), mtass_weight=m.get("mtass_weight", 1.0),
                  distill_weight=m.get("distill_weight", 0.3))
     train, valid = mixture_sets(conf, with_text=True)

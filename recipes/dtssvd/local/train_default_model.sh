@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Trains the bundled default model (models/default, JRSV-f-d) and the baselines it is compared
+# with (direct recognition and the cascade), on the generated mini corpora, with the tiny
+# configs and longer step budgets than `make recipe-mini`; then scores them on the held-out
+# test set (stage 5-6) and packages JRSV-f-d with its model card.
+#
+#   local/train_default_model.sh [--data data] [--exp exp_default] [--out ../../models/default]
+#
+# Budgets (2 CPU cores): ASR-multi 1500 steps, MTASS (+L_dis+L_cst) 750 steps, JRSV-f and
+# JRSV-f-d 300 steps each, warm-started from ASR-multi (model.asr_init; the 513-dim input layer
+# is new). Every step is resumable: re-running continues where a killed run stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=data
+exp=exp_default
+out=../../models/default
+python=${PYTHON:-python}
+. ./utils/parse_options.sh
+
+run() { PYTHON=$python ./run.sh --config tiny --corpus generated --preset mini \
+  --data "$data" --exp "$exp" "$@"; }
+run --stage 0 --stop-stage 1
+run --stage 2 --stop-stage 2 --only asr_multi --override "train.max_steps=1500"
+run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=750"
+run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" \
+  --override "train.max_steps=300 model.asr_init=$exp/asr_multi"
+run --stage 5 --stop-stage 6 --beam-size 10
+$python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half
