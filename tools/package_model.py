@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--system", default="jrsv_fd")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--half", action="store_true", help="store float weights as float16")
+    ap.add_argument("--made-by", default="make recipe-mini        # recipes/dtssvd/run.sh "
+                    "--config tiny --corpus generated --preset mini",
+                    help="the training command, for the model card")
     a = ap.parse_args(argv)
     src = a.exp / a.system / "final"
     model = load_model_dir(src)
@@ -84,14 +87,14 @@ Training mixtures are made on the fly (DTSSVD rules, `dtssvd/README.md`); the te
 speakers, singers, sentences, lyrics, songs and music never seen in training.
 
 **Limits.** It knows only the {len(read_units(src)) - 3} characters of the generated texts, the
-synthetic voices and the generated music; it was trained for minutes on 2 CPU cores, so its
+synthetic voices and the generated music; it was trained for under an hour on 2 CPU cores, so its
 error rates are high. It is a working example of the whole pipeline, not a production model:
 train the paper-size recipe (`recipes/dtssvd/run.sh --config paper --corpus DIR`) on the real
 corpora for that.
 
 **How it was made.**
 ```
-make recipe-mini        # recipes/dtssvd/run.sh --config tiny --corpus generated --preset mini
+{a.made_by}
 python tools/package_model.py --exp {a.exp} --data {a.data} --system {a.system} --out {a.out}{' --half' if a.half else ''}
 ```
 Training config: `{a.exp / a.system / 'train.yaml'}` (copied below).

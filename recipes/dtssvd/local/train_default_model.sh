@@ -25,4 +25,5 @@ run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=75
 run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" \
   --override "train.max_steps=300 model.asr_init=$exp/asr_multi"
 run --stage 5 --stop-stage 6 --beam-size 10
-$python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half
+$python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
+  --made-by "cd recipes/dtssvd && local/train_default_model.sh"
