@@ -61,12 +61,27 @@ class SourcePool:
 class OnTheFlyMixtures(IterableDataset):
     """Yields dicts: mixture/speech/singing/music float32 (L,), speech_text, singing_text (str),
     overlap (float tensor), speech_complete/singing_complete (bool: whole source inside the crop,
-    i.e. the text matches the audio). `crop_seconds=None` gives whole mixtures (variable L)."""
+    i.e. the text matches the audio). `crop_seconds=None` gives whole mixtures (variable L).
+
+    ``noise_floor_dbfs=(lo, hi)`` adds, to a fraction ``noise_floor_prob`` of the examples,
+    white noise at an RMS level drawn from U(lo, hi) dBFS to the mixture and to the music reference (the background, so mixture == speech + singing +
+    music still holds), from its own random stream so the other draws are unchanged. Real
+    recordings always have such a floor (16-bit quantisation alone is about -101 dBFS);
+    generated sources have digital silence, and a separator trained only on those fails on
+    real input (BENCHMARKS.md, "Default model")."""
 
     def __init__(self, speech: Sequence[Utterance], singing: Sequence[Utterance],
                  music: Sequence[Union[MusicTrack, np.ndarray]], epoch_size: int = 10000,
                  crop_seconds: Optional[float] = 4.0, seed: int = 0, block: int = 1,
-                 cache_dir: Optional[str] = None, preload: bool = False, max_retries: int = 10):
+                 cache_dir: Optional[str] = None, preload: bool = False, max_retries: int = 10,
+                 noise_floor_dbfs: Optional[Sequence[float]] = None, noise_floor_prob: float = 1.0):
+        if noise_floor_dbfs is not None and (len(noise_floor_dbfs) != 2
+                                             or noise_floor_dbfs[0] > noise_floor_dbfs[1]):
+            raise ValueError(f"noise_floor_dbfs must be [low, high] dBFS, got {noise_floor_dbfs!r}")
+        self.noise_floor = None if noise_floor_dbfs is None else tuple(map(float, noise_floor_dbfs))
+        if not 0.0 <= noise_floor_prob <= 1.0:
+            raise ValueError(f"noise_floor_prob must be in [0, 1], got {noise_floor_prob!r}")
+        self.noise_floor_prob = float(noise_floor_prob)
         if not (len(speech) and len(singing) and len(music)):
             raise ValueError("OnTheFlyMixtures needs non-empty speech, singing and music lists")
         self.speech = SourcePool(speech, cache_dir, preload)
@@ -131,6 +146,10 @@ class OnTheFlyMixtures(IterableDataset):
                 out[k] = np.pad(x, (0, n - len(x))) if len(x) < n else x
             s_full &= w0 <= spec.speech_offset and spec.speech_offset + spec.speech_len <= w0 + n
             g_full &= w0 <= spec.singing_offset and spec.singing_offset + spec.singing_len <= w0 + n
+        if self.noise_floor is not None:
+            nrng = np.random.default_rng([self.seed, self.epoch, i, 1])
+            if nrng.random() < self.noise_floor_prob:
+                add_noise_floor(out, nrng, *self.noise_floor)
         out.update(speech_text=self.speech.items[si].text, singing_text=self.singing.items[gi].text,
                    overlap=spec.overlap, speech_complete=bool(s_full),
                    singing_complete=bool(g_full), index=i)
@@ -139,6 +158,16 @@ class OnTheFlyMixtures(IterableDataset):
     def __iter__(self) -> Iterator[dict]:
         for i in self._indices():
             yield to_torch(self.example(i))
+
+
+def add_noise_floor(out: dict, rng: np.random.Generator, lo_db: float, hi_db: float) -> None:
+    """Add white noise of RMS U(lo_db, hi_db) dBFS to ``out["mixture"]`` and ``out["music"]``
+    (float32 (L,) arrays, replaced)."""
+    n = len(out["mixture"])
+    level = 10.0 ** (rng.uniform(lo_db, hi_db) / 20.0)
+    noise = (level * rng.standard_normal(n)).astype(np.float32)
+    out["mixture"] = out["mixture"] + noise
+    out["music"] = out["music"] + noise
 
 
 def to_torch(ex: dict) -> dict:

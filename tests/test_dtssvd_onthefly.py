@@ -1,5 +1,6 @@
 """On-the-fly mixtures: shapes, per-epoch seeding, resume from a step, worker independence."""
 import numpy as np
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -67,3 +68,25 @@ def test_bad_source_skipped_and_reported(tmp_path):
     out = list(ds)
     assert len(out) == 12
     assert any("broken.wav" in s for s in ds.skipped)
+
+
+def test_noise_floor_level_and_sum(tmp_path):
+    """The noise floor is added to the mixture and the music reference only, at the drawn
+    level, and leaves every other draw (sources, placement, gains) unchanged."""
+    plain = list(_ds(tmp_path, preload=True))
+    noisy = list(_ds(tmp_path, preload=True, noise_floor_dbfs=(-60.0, -40.0)))
+    for a, b in zip(plain, noisy):
+        assert a["speech_text"] == b["speech_text"]
+        assert torch.equal(a["speech"], b["speech"]) and torch.equal(a["singing"], b["singing"])
+        noise = b["mixture"] - a["mixture"]
+        assert torch.allclose(noise, b["music"] - a["music"], atol=1e-6)
+        level_db = 20 * np.log10(float(noise.pow(2).mean().sqrt()))
+        assert -61.0 < level_db < -39.0, level_db
+        assert torch.allclose(b["mixture"], b["speech"] + b["singing"] + b["music"], atol=1e-6)
+    half = list(_ds(tmp_path, preload=True, noise_floor_dbfs=(-60.0, -40.0), noise_floor_prob=0.5))
+    changed = [not torch.equal(a["mixture"], h["mixture"]) for a, h in zip(plain, half)]
+    assert 0 < sum(changed) < len(changed)
+    with pytest.raises(ValueError, match="noise_floor_prob"):
+        _ds(tmp_path, noise_floor_dbfs=(-60.0, -40.0), noise_floor_prob=1.5)
+    with pytest.raises(ValueError, match="noise_floor_dbfs"):
+        _ds(tmp_path, noise_floor_dbfs=(-40.0, -60.0))

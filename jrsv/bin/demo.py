@@ -25,10 +25,10 @@ GAP_S = 0.6
 SEED = 777  # recipes/dtssvd/run.sh seed
 
 
-def ensure_corpora(corpora: Path) -> None:
+def ensure_corpora(corpora: Path, size: str = "mini") -> None:
     """Generate the mini corpora unless they are there (the generator skips a finished run)."""
     from dtssvd.synth.cli import main as synth_main
-    rc = synth_main(["--preset", "mini", "--seed", str(SEED), "--out", str(corpora)])
+    rc = synth_main(["--preset", size, "--seed", str(SEED), "--out", str(corpora)])
     if rc:
         raise SystemExit(f"error: generating the demo corpora in {corpora} failed (exit {rc})")
 
@@ -99,31 +99,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpora", type=Path, default=ROOT / "recipes" / "dtssvd" / "data" / "corpora")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--preset", default="mini", choices=("mini", "tiny"),
+                    help="size of the generated corpora (tiny: for tests)")
+    ap.add_argument("--min-confidence", type=float, default=0.0,
+                    help="confidence gate of the decoder (default 0: show everything the small "
+                         "bundled model hears; `jrsv decode` uses 0.5, which suppresses "
+                         "hallucinations on music-only audio)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     from jrsv.transcriber import Transcriber
+    from jrsv.decode.pipeline import DecodeConfig
     if not (a.model / "config.yaml").is_file():
         print(f"error: {a.model}: no model directory (config.yaml missing)", file=sys.stderr)
         return 1
     print(f"[demo] corpora: {a.corpora}", flush=True)
-    ensure_corpora(a.corpora)
+    ensure_corpora(a.corpora, a.preset)
     refs = build_stream(a.corpora, a.out)
     dur = len(refs["mixture"]) / 16000
     print(f"[demo] sample stream: {a.out / 'stream.wav'} ({dur:.1f} s, {len(refs['segments'])} "
           f"mixtures of speech + singing + music, overlap ratios {list(OVERLAPS)})", flush=True)
     t0 = time.perf_counter()
-    tr = Transcriber(a.model)
+    tr = Transcriber(a.model, config=DecodeConfig(min_confidence=a.min_confidence))
     result = tr.transcribe(a.out / "stream.wav", stems_dir=a.out / "stems")
     took = time.perf_counter() - t0
     for track in ("speech", "singing"):
         print(f"\n== {track} ==")
         for seg in result.track(track):
-            print(f"  [{seg.start:7.2f} - {seg.end:7.2f}] {seg.text}")
+            print(f"  [{seg.start:7.2f} - {seg.end:7.2f}] {seg.text}   (confidence {seg.confidence:.2f})")
         print("  reference:")
         for s in refs["segments"]:
             print(f"  [{s['start']:7.2f} - {s['end']:7.2f}] {s[track]}")
     sc = score(refs, result, a.out / "stems")
-    print(f"\n[demo] decoded {dur:.1f} s in {took:.1f} s (RTF {took / dur:.2f}) with {a.model}")
+    print(f"\n[demo] confidence gate {a.min_confidence} (--min-confidence; `jrsv decode` "
+          f"defaults to 0.5, which drops low-confidence segments such as hallucinations on music)")
+    print(f"[demo] decoded {dur:.1f} s in {took:.1f} s (RTF {took / dur:.2f}) with {a.model}")
     for track in ("speech", "singing"):
         s = sc[track]
         print(f"[demo] {track:8s} CER {s['cer']:6.1f} % ({s['errors']}/{s['ref_chars']} chars)   "

@@ -28,7 +28,8 @@ def mixture_sets(conf: Mapping[str, Any], with_text: bool
         common.sources(d, "music", "train"), epoch_size=int(data.get("epoch_size", 2000)),
         crop_seconds=crop, seed=int(conf.get("seed", 0)),
         block=int(data.get("batch_size", 8)), cache_dir=str(d / "cache" / "audio"),
-        preload=bool(data.get("preload", True)))
+        preload=bool(data.get("preload", True)), noise_floor_dbfs=data.get("noise_floor_dbfs"),
+        noise_floor_prob=float(data.get("noise_floor_prob", 1.0)))
     dev = d / "dtssvd" / "dev.jsonl"
     if not dev.is_file():
         raise FileNotFoundError(f"{dev}: DTSSVD dev list missing (run recipe stage 1)")
