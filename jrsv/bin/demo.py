@@ -106,7 +106,15 @@ def main(argv: list[str] | None = None) -> int:
                          "bundled model hears; `jrsv decode` uses 0.5, which suppresses "
                          "hallucinations on music-only audio)")
     a = ap.parse_args(argv)
+    threads = torch.get_num_threads()
     torch.set_num_threads(a.threads)
+    try:
+        return _run(a)
+    finally:
+        torch.set_num_threads(threads)  # callers (tests, notebooks) keep their setting
+
+
+def _run(a: argparse.Namespace) -> int:
     from jrsv.transcriber import Transcriber
     from jrsv.decode.pipeline import DecodeConfig
     if not (a.model / "config.yaml").is_file():
