@@ -81,6 +81,19 @@ def test_preset_overrides():
         preset("huge")
 
 
+def test_base_preset_plans_disjoint_splits_larger_than_mini():
+    """The default model's corpora: 4x mini's sentences/voices, splits still disjoint (plan only)."""
+    from dtssvd.synth import build_plan
+
+    mini, base = build_plan(preset("mini", seed=777)), build_plan(preset("base", seed=777))
+    sents = base.manifest["aishell"]["sentences"]
+    assert len(sents["train"]) == 1600 > 3 * len(mini.manifest["aishell"]["sentences"]["train"])
+    assert not set(sents["train"]) & (set(sents["dev"]) | set(sents["test"]))
+    lyr = base.manifest["opensinger"]["lyrics"]
+    assert len(lyr["train"]) == 192 and not set(lyr["train"]) & set(lyr["heldout"])
+    assert len(base.jobs) > 2.5 * len(mini.jobs)
+
+
 # ------------------------------------------------------------------ audio units ---------------
 @needs_tools
 def test_singing_follows_melody_pitch():

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "corpora (synthetic, seeded, in the real on-disk layouts).")
     p.add_argument("out", nargs="?", help="output directory (gets data_aishell/, OpenSinger/, musdb18hq/)")
     p.add_argument("--out", dest="out_opt", metavar="OUT", help="same as the positional OUT")
-    p.add_argument("--preset", default="tiny", choices=("tiny", "mini"))
+    p.add_argument("--preset", default="tiny", choices=("tiny", "mini", "base"))
     p.add_argument("--seed", type=int)
     p.add_argument("--workers", type=int, help="processes (at most 2)")
     p.add_argument("--only", nargs="+", choices=("aishell", "opensinger", "musdb"))

@@ -36,7 +36,9 @@ class SynthConfig:
 
 
 def preset(name: str, **overrides) -> SynthConfig:
-    """``tiny`` (tests, a few seconds) or ``mini`` (recipe/demo model, a few minutes on 2 cores)."""
+    """``tiny`` (tests, a few seconds), ``mini`` (``make recipe-mini``, a few minutes on 2 cores) or
+    ``base`` (the bundled default model: 4x the sentences and voices of ``mini``, so that a small
+    ASR learns syllables rather than memorising sentences)."""
     if name == "tiny":
         cfg = SynthConfig()
     elif name == "mini":
@@ -46,8 +48,15 @@ def preset(name: str, **overrides) -> SynthConfig:
             singers_per_gender=4, heldout_singers_per_gender=2, train_songs=8, heldout_songs=2,
             songs_per_singer=2, segments_per_song=6,
             music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
+    elif name == "base":
+        cfg = SynthConfig(
+            espeak_speakers={"train": 40, "dev": 2, "test": 2}, utts_per_speaker=40,
+            sentences={"train": 1600, "dev": 80, "test": 80},
+            singers_per_gender=8, heldout_singers_per_gender=2, train_songs=32, heldout_songs=2,
+            songs_per_singer=4, segments_per_song=6,
+            music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
     else:
-        raise ValueError(f"unknown preset '{name}' (choose tiny or mini)")
+        raise ValueError(f"unknown preset '{name}' (choose tiny, mini or base)")
     for k, v in overrides.items():
         if v is None:
             continue

@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
 # Trains the bundled default model (models/default, JRSV-f-d) and the baselines it is compared
-# with (direct recognition and the cascade), on the generated mini corpora, with the tiny
-# configs and longer step budgets than `make recipe-mini`; then scores them on the held-out
-# test set (stage 5-6) and packages JRSV-f-d with its model card.
+# with (direct recognition and the cascade), on the generated `base` corpora (4x the sentences
+# and voices of `mini`), with the tiny configs and longer step budgets than `make recipe-mini`;
+# then scores them on the held-out test set (stage 5-6) and packages JRSV-f-d with its model card.
 #
-#   local/train_default_model.sh [--data data] [--exp exp_default] [--out ../../models/default]
+#   local/train_default_model.sh [--preset base] [--data data_base] [--exp exp_base]
+#                                [--out ../../models/default]
 #
-# Budgets (2 CPU cores): ASR-multi 1500 steps, MTASS (+L_dis+L_cst) 750 steps, JRSV-f and
-# JRSV-f-d 300 steps each, warm-started from ASR-multi (model.asr_init; the 513-dim input layer
-# is new). Every step is resumable: re-running continues where a killed run stopped.
+# Budgets (2 CPU cores, about 80 min in all): ASR-multi 2400 steps, MTASS (+L_dis+L_cst) 750
+# steps, JRSV-f and JRSV-f-d 400 steps each, warm-started from ASR-multi (model.asr_init; the
+# 513-dim input layer is new). Every step is resumable: re-running continues where a killed run
+# stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=data
-exp=exp_default
+preset=base
+data=data_base
+exp=exp_base
 out=../../models/default
 python=${PYTHON:-python}
 . ./utils/parse_options.sh
 
-run() { PYTHON=$python ./run.sh --config tiny --corpus generated --preset mini \
+run() { PYTHON=$python ./run.sh --config tiny --corpus generated --preset "$preset" \
   --data "$data" --exp "$exp" "$@"; }
 run --stage 0 --stop-stage 1
-run --stage 2 --stop-stage 2 --only asr_multi --override "train.max_steps=1500"
+run --stage 2 --stop-stage 2 --only asr_multi --override "train.max_steps=2400"
 run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=750"
 run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" \
-  --override "train.max_steps=300 model.asr_init=$exp/asr_multi"
+  --override "train.max_steps=400 model.asr_init=$exp/asr_multi"
 run --stage 5 --stop-stage 6 --beam-size 10
 $python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
   --made-by "cd recipes/dtssvd && local/train_default_model.sh"
