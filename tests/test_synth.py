@@ -94,6 +94,18 @@ def test_base_preset_plans_disjoint_splits_larger_than_mini():
     assert len(base.jobs) > 2.5 * len(mini.jobs)
 
 
+def test_preset_name_recognises_a_manifest_config():
+    import json
+
+    from dtssvd.synth import preset_name
+
+    for name in ("tiny", "mini", "base"):
+        conf = json.loads(json.dumps(preset(name, seed=3).to_dict()))  # as stored in the manifest
+        conf.pop("workers")
+        assert preset_name(conf) == name
+    assert preset_name(preset("mini", utts_per_speaker=7).to_dict()) is None
+
+
 # ------------------------------------------------------------------ audio units ---------------
 @needs_tools
 def test_singing_follows_melody_pitch():

@@ -25,6 +25,17 @@ sys.path.insert(0, str(ROOT))
 
 from jrsv.eval.scores import OVERLAPS, read_score  # noqa: E402
 from jrsv.model_io import load_model_dir, read_units, save_model_dir  # noqa: E402
+from dtssvd.synth import preset_name  # noqa: E402
+
+
+def provenance(data: Path) -> dict:
+    """``trained_on`` for config.yaml: the generated corpora's preset and seed (``make demo``
+    builds its sample stream from the test split of the same corpora), or the real corpora."""
+    gen = data / "corpora" / "mini_corpora.json"
+    if not gen.is_file():
+        return {"corpus": "real"}
+    conf = json.loads(gen.read_text())["config"]
+    return {"corpus": "generated", "preset": preset_name(conf), "seed": conf["seed"]}
 
 
 def scores_table(score_dir: Path) -> str:
@@ -59,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model_dir(src)
     tmp = a.out.with_name(a.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    save_model_dir(model, tmp, units=read_units(src))
+    trained_on = provenance(a.data)
+    save_model_dir(model, tmp, units=read_units(src), extra_config={"trained_on": trained_on})
     if a.half:
         state = torch.load(tmp / "model.pt", weights_only=True)
         torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()},
@@ -78,7 +90,7 @@ MTASS separator + one shared U2 CTC/attention ASR over the separated speech and 
 Mode `{train_conf['model'].get('mode', '')}` ({'frozen MTASS + online distillation' if train_conf['model'].get('mode') == 'fd' else train_conf['model'].get('mode', '')}).
 
 **Trained on** generated data only (no real recordings of people): the mini corpora of
-`dtssvd/synth` (preset `mini`, seed 777), in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts:
+`dtssvd/synth` (preset `{trained_on.get('preset')}`, seed {trained_on.get('seed')}), in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts:
 Mandarin speech from espeak-ng (`cmn-latn-pinyin`) voices and the two real gcin-voice
 speakers, singing re-synthesised from speech with WORLD onto generated melodies, and
 fluidsynth-rendered accompaniment. Source counts (stage 0): `{json.dumps(counts)}`.
@@ -87,7 +99,7 @@ Training mixtures are made on the fly (DTSSVD rules, `dtssvd/README.md`); the te
 speakers, singers, sentences, lyrics, songs and music never seen in training.
 
 **Limits.** It knows only the {len(read_units(src)) - 3} characters of the generated texts, the
-synthetic voices and the generated music; it was trained for under an hour on 2 CPU cores, so its
+synthetic voices and the generated music; it was trained for about an hour on 2 CPU cores, so its
 error rates are high. It is a working example of the whole pipeline, not a production model:
 train the paper-size recipe (`recipes/dtssvd/run.sh --config paper --corpus DIR`) on the real
 corpora for that.

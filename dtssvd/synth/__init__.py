@@ -3,8 +3,8 @@
 See ``dtssvd/synth/README.md`` for the design; entry points: :func:`generate`, :func:`preset`,
 and the CLI ``tools/make_mini_corpora.py``.
 """
-from .config import SynthConfig, preset
+from .config import PRESETS, SynthConfig, preset, preset_name
 from .corpus import build_plan, generate
 from .deps import MissingDependency
 
-__all__ = ["SynthConfig", "preset", "build_plan", "generate", "MissingDependency"]
+__all__ = ["SynthConfig", "PRESETS", "preset", "preset_name", "build_plan", "generate", "MissingDependency"]

@@ -35,6 +35,20 @@ class SynthConfig:
         return dataclasses.asdict(self)
 
 
+PRESETS = ("tiny", "mini", "base")
+
+
+def preset_name(conf: dict) -> str | None:
+    """The preset a generator manifest's ``config`` was made with (seed and workers aside),
+    or None when its sizes were overridden."""
+    def sizes(d: dict) -> dict:
+        return {k: v for k, v in d.items() if k not in ("seed", "workers")}
+    for name in PRESETS:
+        if sizes(preset(name).to_dict()) == sizes(conf):
+            return name
+    return None
+
+
 def preset(name: str, **overrides) -> SynthConfig:
     """``tiny`` (tests, a few seconds), ``mini`` (``make recipe-mini``, a few minutes on 2 cores) or
     ``base`` (the bundled default model: 4x the sentences and voices of ``mini``, so that a small

@@ -1,10 +1,11 @@
 """``make demo``: build a sample mixed stream, decode it with the bundled default model, print
 both tracks with timestamps and the sample's CER and SDRi.
 
-The stream is made from the *test* split of the generated mini corpora (voices, sentences,
-songs and music never seen in training): several DTSSVD mixtures, one per overlap ratio,
-back to back with short pauses. The corpora are generated once (same command and seed as
-stage 0 of ``recipes/dtssvd/run.sh``) and reused.
+The stream is made from the *test* split of the generated corpora the model was trained on
+(``trained_on`` in its config.yaml: preset and seed; voices, sentences, songs and music never
+seen in training): several DTSSVD mixtures, one per overlap ratio, back to back with short
+pauses. The corpora are generated once (same command and seed as stage 0 of
+``recipes/dtssvd/run.sh``, into the recipe's data dir for that preset) and reused.
 
 Usage: ``python -m jrsv.bin.demo [--model models/default] [--corpora DIR] [--out build/demo]``
 """
@@ -25,12 +26,25 @@ GAP_S = 0.6
 SEED = 777  # recipes/dtssvd/run.sh seed
 
 
-def ensure_corpora(corpora: Path, size: str = "mini") -> None:
-    """Generate the mini corpora unless they are there (the generator skips a finished run)."""
+def ensure_corpora(corpora: Path, size: str = "mini", seed: int = SEED) -> None:
+    """Generate the corpora unless they are there (the generator skips a finished run)."""
     from dtssvd.synth.cli import main as synth_main
-    rc = synth_main(["--preset", size, "--seed", str(SEED), "--out", str(corpora)])
+    rc = synth_main(["--preset", size, "--seed", str(seed), "--out", str(corpora)])
     if rc:
         raise SystemExit(f"error: generating the demo corpora in {corpora} failed (exit {rc})")
+
+
+def corpus_of(model: Path, override: str | None = None) -> tuple[str, int]:
+    """(preset, seed) of the generated corpora a model directory was trained on."""
+    from jrsv.model_io import read_config
+    trained_on = read_config(model).get("trained_on") or {}
+    size = override or trained_on.get("preset") or "mini"
+    return size, int(trained_on.get("seed", SEED))
+
+
+def default_corpora(size: str) -> Path:
+    """Where ``recipes/dtssvd`` keeps the generated corpora of a preset."""
+    return ROOT / "recipes" / "dtssvd" / ("data" if size == "mini" else f"data_{size}") / "corpora"
 
 
 def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS)) -> dict:
@@ -96,11 +110,14 @@ def score(refs: dict, transcript, stems: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m jrsv.bin.demo", description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
-    ap.add_argument("--corpora", type=Path, default=ROOT / "recipes" / "dtssvd" / "data" / "corpora")
+    ap.add_argument("--corpora", type=Path, default=None,
+                    help="generated corpora dir (default: recipes/dtssvd/data/corpora for the "
+                         "mini preset, recipes/dtssvd/data_<preset>/corpora otherwise)")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--preset", default="mini", choices=("mini", "tiny"),
-                    help="size of the generated corpora (tiny: for tests)")
+    ap.add_argument("--preset", default=None, choices=("tiny", "mini", "base"),
+                    help="size of the generated corpora (default: the model's trained_on "
+                         "preset, else mini; tiny: for tests)")
     ap.add_argument("--min-confidence", type=float, default=0.0,
                     help="confidence gate of the decoder (default 0: show everything the small "
                          "bundled model hears; `jrsv decode` uses 0.5, which suppresses "
@@ -120,9 +137,11 @@ def _run(a: argparse.Namespace) -> int:
     if not (a.model / "config.yaml").is_file():
         print(f"error: {a.model}: no model directory (config.yaml missing)", file=sys.stderr)
         return 1
-    print(f"[demo] corpora: {a.corpora}", flush=True)
-    ensure_corpora(a.corpora, a.preset)
-    refs = build_stream(a.corpora, a.out)
+    size, seed = corpus_of(a.model, a.preset)
+    corpora = a.corpora or default_corpora(size)
+    print(f"[demo] corpora: {corpora} (preset {size}, seed {seed})", flush=True)
+    ensure_corpora(corpora, size, seed)
+    refs = build_stream(corpora, a.out)
     dur = len(refs["mixture"]) / 16000
     print(f"[demo] sample stream: {a.out / 'stream.wav'} ({dur:.1f} s, {len(refs['segments'])} "
           f"mixtures of speech + singing + music, overlap ratios {list(OVERLAPS)})", flush=True)
