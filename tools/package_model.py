@@ -50,6 +50,10 @@ def scores_table(score_dir: Path) -> str:
                            f"{s.per_overlap.get(o, {}).get('singing', float('nan')):.1f}" for o in OVERLAPS)
         rows.append(f"| {s.table} | {s.system} | {unit} | {cells} | "
                     f"{s.average('speech'):.1f} / {s.average('singing'):.1f} |")
+        if s.unmixed:  # Table 1: the same ASR on the clean, unmixed test utterances
+            u = f"{s.unmixed.get('speech', float('nan')):.1f} / {s.unmixed.get('singing', float('nan')):.1f}"
+            rows.append(f"| {s.table} | {s.system}, clean utterances | {unit} | "
+                        + " | ".join("" for _ in OVERLAPS) + f" | {u} |")
     ncol = 3 + len(OVERLAPS) + 1
     head = "| table | system | metric | " + " | ".join(OVERLAPS) + " | avg |\n" + "|---" * ncol + "|"
     return head + "\n" + "\n".join(rows)
