@@ -23,8 +23,10 @@ from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter
                                       iter_pcm_blocks)
 from jrsv.decode.engine import DecodeEngine
 from jrsv.decode.formats import FORMATS, segment_line, write_transcript, _segment_dict
-from jrsv.decode.pipeline import DecodeConfig, DecodeSession, run_sessions
+from jrsv.decode.pipeline import (DEFAULT_MIN_CONFIDENCE, DecodeConfig, DecodeSession,
+                                  model_min_confidence, run_sessions)
 from jrsv.decode.vad import VadConfig
+from jrsv.model_io import ModelDirError, read_config
 
 MAX_STATUS = 125
 
@@ -43,18 +45,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-sec", type=float, default=10.0, help="separation window")
     p.add_argument("--overlap-sec", type=float, default=2.0, help="separation window overlap")
     p.add_argument("--max-segment-sec", type=float, default=20.0, help="longest ASR piece")
-    p.add_argument("--min-confidence", type=float, default=0.5,
-                   help="drop segments whose mean CTC peak posterior is lower")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="drop segments whose mean CTC peak posterior is lower (default: the "
+                        "model's calibrated gate, decode.min_confidence in its config.yaml, "
+                        "else 0.5)")
     p.add_argument("--stdin-rate", type=int, default=16000, help="sample rate of PCM on stdin")
     p.add_argument("--stdin-channels", type=int, default=1, help="channels of PCM on stdin")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _min_confidence(args: argparse.Namespace) -> float:
+    if args.min_confidence is not None:
+        return args.min_confidence
+    try:
+        return model_min_confidence(read_config(args.model))
+    except ModelDirError:
+        return DEFAULT_MIN_CONFIDENCE  # the model loader reports the bad directory
+
+
 def _config(args: argparse.Namespace) -> DecodeConfig:
     max_frames = round(args.max_segment_sec * 62.5)
     return DecodeConfig(window_sec=args.window_sec, overlap_sec=args.overlap_sec,
-                        min_confidence=args.min_confidence,
+                        min_confidence=_min_confidence(args),
                         vad=VadConfig(max_frames=max_frames,
                                       overlap_frames=min(125, max_frames // 4)))
 

@@ -47,10 +47,15 @@ def default_corpora(size: str) -> Path:
     return ROOT / "recipes" / "dtssvd" / ("data" if size == "mini" else f"data_{size}") / "corpora"
 
 
-def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS)) -> dict:
-    """Mix test-split sources into one stream; returns the references.
+def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS), split: str = "test",
+                 seed: int = SEED, music_gap_s: float = 0.0) -> dict:
+    """Mix ``split`` sources into one stream of ``n`` DTSSVD mixtures (overlap ratios cycling
+    through :data:`OVERLAPS`), separated by 0.6 s of silence, or by ``music_gap_s`` seconds of
+    music alone (at the preceding mixture's music level) when that is > 0.
 
-    Writes ``out/stream.wav`` and ``out/references.json``.
+    Writes ``out/stream.wav`` (16-bit), ``out/references.npz`` and ``out/references.json``;
+    returns ``{"segments": [{start, end, overlap, speech, singing}], "mixture", "speech",
+    "singing"}`` (the last three: float32 (N,) reference signals of the whole stream).
     """
     from dtssvd.mix import render, sample_spec
     from jrsv.data.aishell import read_aishell
@@ -58,12 +63,16 @@ def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS)) -> dict:
     from jrsv.data.musdb import load_music, read_musdb
     from jrsv.data.opensinger import read_opensinger
 
-    rng = np.random.default_rng(SEED)
-    speech = read_aishell(str(corpora), "test", cache_dir=str(out / "cache"))
-    singing = read_opensinger(str(corpora), "test")
-    music = read_musdb(str(corpora / "musdb18hq"), "test")
+    from dtssvd.build import music_split
+    from dtssvd.mix import loop_crop
+
+    rng = np.random.default_rng(seed)
+    speech = read_aishell(str(corpora), split, cache_dir=str(out / "cache"))
+    singing = read_opensinger(str(corpora), split)
+    ms = "test" if split == "test" else "train"  # DTSSVD dev music is held out of MUSDB train
+    music = music_split(read_musdb(str(corpora / "musdb18hq"), ms), ms, split)
     if not (speech and singing and music):
-        raise SystemExit(f"error: {corpora}: the test split lacks speech, singing or music")
+        raise SystemExit(f"error: {corpora}: the {split} split lacks speech, singing or music")
     gap = np.zeros(int(GAP_S * 16000), np.float32)
     parts = {k: [gap] for k in ("mixture", "speech", "singing")}
     refs, t = [], GAP_S
@@ -76,9 +85,14 @@ def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS)) -> dict:
         m = render(spec, sx, gx, mus)
         refs.append({"start": round(t, 2), "end": round(t + spec.length / 16000, 2),
                      "overlap": spec.overlap, "speech": sp.text, "singing": sg.text})
+        after = gap
+        if music_gap_s > 0:  # music alone, where a model may hallucinate words
+            g = loop_crop(mus, int(rng.integers(len(mus))), int(music_gap_s * 16000))
+            level = np.sqrt(np.mean(m["music"] ** 2) / max(np.mean(g ** 2), 1e-12))
+            after = (g * level).astype(np.float32)
         for k in parts:
-            parts[k] += [m[k], gap]
-        t += spec.length / 16000 + GAP_S
+            parts[k] += [m[k], after if k == "mixture" else np.zeros_like(after)]
+        t += (spec.length + len(after)) / 16000
     out.mkdir(parents=True, exist_ok=True)
     wav = {k: np.concatenate(v) for k, v in parts.items()}
     save_audio(out / "stream.wav", wav["mixture"], 16000, subtype="PCM_16")
@@ -118,10 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", default=None, choices=("tiny", "mini", "base"),
                     help="size of the generated corpora (default: the model's trained_on "
                          "preset, else mini; tiny: for tests)")
-    ap.add_argument("--min-confidence", type=float, default=0.0,
-                    help="confidence gate of the decoder (default 0: show everything the small "
-                         "bundled model hears; `jrsv decode` uses 0.5, which suppresses "
-                         "hallucinations on music-only audio)")
+    ap.add_argument("--min-confidence", type=float, default=None,
+                    help="confidence gate of the decoder (default: the model's calibrated gate, "
+                         "decode.min_confidence in its config.yaml, written by "
+                         "`python -m jrsv.bin.calibrate --write`; 0 for a model without one)")
     a = ap.parse_args(argv)
     threads = torch.get_num_threads()
     torch.set_num_threads(a.threads)
@@ -134,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(a: argparse.Namespace) -> int:
     from jrsv.transcriber import Transcriber
     from jrsv.decode.pipeline import DecodeConfig
+    from jrsv.model_io import read_config
     if not (a.model / "config.yaml").is_file():
         print(f"error: {a.model}: no model directory (config.yaml missing)", file=sys.stderr)
         return 1
@@ -146,7 +161,10 @@ def _run(a: argparse.Namespace) -> int:
     print(f"[demo] sample stream: {a.out / 'stream.wav'} ({dur:.1f} s, {len(refs['segments'])} "
           f"mixtures of speech + singing + music, overlap ratios {list(OVERLAPS)})", flush=True)
     t0 = time.perf_counter()
-    tr = Transcriber(a.model, config=DecodeConfig(min_confidence=a.min_confidence))
+    gate = a.min_confidence
+    if gate is None:
+        gate = (read_config(a.model).get("decode") or {}).get("min_confidence", 0.0)
+    tr = Transcriber(a.model, config=DecodeConfig(min_confidence=gate))
     result = tr.transcribe(a.out / "stream.wav", stems_dir=a.out / "stems")
     took = time.perf_counter() - t0
     for track in ("speech", "singing"):
@@ -157,8 +175,8 @@ def _run(a: argparse.Namespace) -> int:
         for s in refs["segments"]:
             print(f"  [{s['start']:7.2f} - {s['end']:7.2f}] {s[track]}")
     sc = score(refs, result, a.out / "stems")
-    print(f"\n[demo] confidence gate {a.min_confidence} (--min-confidence; `jrsv decode` "
-          f"defaults to 0.5, which drops low-confidence segments such as hallucinations on music)")
+    print(f"\n[demo] confidence gate {gate:g} (--min-confidence; segments the model is less sure "
+          f"of are dropped, such as words hallucinated on music)")
     print(f"[demo] decoded {dur:.1f} s in {took:.1f} s (RTF {took / dur:.2f}) with {a.model}")
     for track in ("speech", "singing"):
         s = sc[track]

@@ -27,6 +27,14 @@ from jrsv.decode.vad import AsrPiece, TrackSegmenter, VadConfig
 from jrsv.decode.windowing import StitchedChunk, WindowedSeparation, WindowJob
 
 FRAMES_PER_SEC = SAMPLE_RATE / HOP  # 62.5
+DEFAULT_MIN_CONFIDENCE = 0.5  # confidence gate of a model that was not calibrated
+
+
+def model_min_confidence(model_conf: dict) -> float:
+    """The confidence gate a model directory's config.yaml carries (``decode.min_confidence``,
+    written by ``python -m jrsv.bin.calibrate --write``), else :data:`DEFAULT_MIN_CONFIDENCE`."""
+    value = (model_conf.get("decode") or {}).get("min_confidence")
+    return DEFAULT_MIN_CONFIDENCE if value is None else float(value)
 
 
 @dataclass
@@ -34,7 +42,7 @@ class DecodeConfig:
     """Decoding settings (seconds are converted to 16 ms STFT frames)."""
     window_sec: float = 10.0
     overlap_sec: float = 2.0
-    min_confidence: float = 0.5      # mean CTC peak posterior of a piece's tokens
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE  # mean CTC peak posterior of a piece's tokens
     vad: VadConfig = field(default_factory=VadConfig)
 
     def window_frames(self) -> tuple[int, int]:

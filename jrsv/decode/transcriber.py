@@ -12,7 +12,8 @@ from jrsv.decode.audio_stream import (SAMPLE_RATE, AudioError, MonoResampler, it
                                       iter_file_blocks)
 from jrsv.decode.engine import DecodeEngine
 from jrsv.decode.formats import Segment, Transcript
-from jrsv.decode.pipeline import DecodeConfig, DecodeSession, run_sessions
+from jrsv.decode.pipeline import DecodeConfig, DecodeSession, model_min_confidence, run_sessions
+from jrsv.model_io import read_config
 
 
 class Transcriber:
@@ -23,13 +24,16 @@ class Transcriber:
         device: ``"cpu"``, ``"cuda"``, ...
         beam_size: 1 = CTC greedy search (fastest); > 1 = the ASR's beam search + rescoring.
         batch_size: separation windows / ASR pieces per model call.
-        config: window, overlap, VAD and confidence settings.
+        config: window, overlap, VAD and confidence settings (default: the defaults, with the
+            model's calibrated confidence gate when its config.yaml has one).
     """
 
     def __init__(self, model_dir: str | os.PathLike, device: str = "cpu", beam_size: int = 1,
                  batch_size: int = 1, config: DecodeConfig | None = None):
         self.engine = DecodeEngine.from_model_dir(model_dir, device=device, beam_size=beam_size)
-        self.batch_size, self.config = batch_size, config or DecodeConfig()
+        if config is None:
+            config = DecodeConfig(min_confidence=model_min_confidence(read_config(model_dir)))
+        self.batch_size, self.config = batch_size, config
 
     @classmethod
     def from_engine(cls, engine: DecodeEngine, config: DecodeConfig | None = None,
