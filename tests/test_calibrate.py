@@ -49,6 +49,10 @@ def test_written_gate_becomes_the_decoders_default(tmp_path):
     assert model_min_confidence(read_config(model)) == 0.15
     assert Transcriber(model).config.min_confidence == 0.15
     assert not (model / "config.yaml.tmp").exists()
+    calibrate.write_threshold(model, 0.2, "a second run")  # replaces the card's section
+    card = (model / "MODEL_CARD.md").read_text()
+    assert card.count("## Confidence gate") == 1 and "0.2`, chosen by a second run" in card
+    assert "## Training config" in card
 
 
 @needs_tools

@@ -69,8 +69,21 @@ def write_threshold(model_dir: Path, threshold: float, note: str) -> None:
     conf.setdefault("decode", {})
     conf["decode"]["min_confidence"] = float(threshold)
     conf["decode"]["min_confidence_calibration"] = note
+    _atomic_text(path, yaml.safe_dump(conf, sort_keys=False, allow_unicode=True))
+    card = model_dir / "MODEL_CARD.md"
+    if card.is_file():  # keep the card's account of the model in step with its config
+        text = card.read_text(encoding="utf-8")
+        head = text.split(CARD_SECTION)[0].rstrip("\n")
+        _atomic_text(card, f"{head}\n\n{CARD_SECTION}\n`decode.min_confidence: {threshold:g}`, "
+                           f"chosen by {note}.\n")
+
+
+CARD_SECTION = "## Confidence gate"
+
+
+def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(conf, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -30,3 +30,5 @@ run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" \
 run --stage 5 --stop-stage 6 --beam-size 10
 $python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
   --made-by "cd recipes/dtssvd && local/train_default_model.sh"
+# the decoder's confidence gate, chosen on a dev-split stream (written into $out/config.yaml)
+$python -m jrsv.bin.calibrate --model "$out" --write --out "$exp/calibrate"
