@@ -17,7 +17,8 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 from dtssvd.synth import deps  # noqa: E402
 from dtssvd.synth.config import preset  # noqa: E402
 from dtssvd.synth.midi import MidiTrack  # noqa: E402
-from dtssvd.synth.text import character_inventory, make_sentences, split_disjoint, to_pinyin  # noqa: E402
+from dtssvd.synth import natural_text as nt  # noqa: E402
+from dtssvd.synth.text import split_disjoint, to_pinyin  # noqa: E402
 
 sf = pytest.importorskip("soundfile")
 
@@ -27,24 +28,82 @@ needs_tools = pytest.mark.skipif(not _TOOLS_OK, reason="espeak-ng / fluidsynth /
 
 
 # ------------------------------------------------------------------ text ------------------
-def test_sentences_distinct_and_inventory_moderate():
-    inv = character_inventory()
-    assert 150 <= len(inv) <= 300
-    sents = make_sentences(600, seed=3)
-    texts = [s.text for s in sents]
-    assert len(set(texts)) == 600
-    assert set("".join(texts)) <= set(inv)
-    assert make_sentences(50, seed=3) == sents[:50]  # seeded and prefix-stable
-    for s in sents[:50]:
-        assert len(s.pinyin) == len(s.text)
-        assert all(p[-1] in "12345" and p[:-1].isalpha() for p in s.pinyin)
+def test_numbers_are_read_out():
+    assert nt.read_number("2048") == "二千零四十八"
+    assert nt.read_number("10") == "十" and nt.read_number("105") == "一百零五"
+    assert nt.read_number("20010") == "二万零十" and nt.read_number("100000") == "十万"
+    assert nt.read_number("3", "5") == "三点五" and nt.read_number("50", "", "%") == "百分之五十"
+    assert nt.read_number("0123") == "零一二三"  # leading zero: digit by digit
+    assert nt.clean_sentence("2023年有3.5个人，来了！") == "二零二三年有三点五个人来了"
 
 
-def test_pinyin_neutral_tone_is_5_and_split_disjoint():
-    assert to_pinyin("我的") == ["wo3", "de5"]
-    parts = split_disjoint(make_sentences(30, seed=0), [20, 5, 5])
+def test_cleaning_drops_latin_and_bounds_length():
+    assert nt.clean_sentence("使用 ls 命令列出文件") is None  # Latin letters: skipped
+    assert nt.clean_sentence("太短了") is None
+    assert nt.clean_sentence("长" * 31) is None
+    assert nt.split_sentences("第一句话在这里。第二句话\n接着写完！") == ["第一句话在这里", "第二句话接着写完"]
+    long = "，".join(["这是一个很长的分句"] * 6) + "。"
+    parts = nt.split_sentences(long)
+    assert len(parts) >= 2 and all(len(p) <= nt.MAX_CHARS for p in parts) and "".join(parts) == long[:-1].replace("，", "")
+
+
+def _docs():
+    """A small fixed document set (no Debian package needed)."""
+    base = ["今天天气很好我们去公园散步", "这个程序可以列出目录内容", "请保持礼貌并接受不同意见",
+            "春天来了花开满山", "他在北京工作了十年", "文件系统需要定期检查"]
+    docs = [nt.Document("chinese", i, "。".join(f"第{i}号{b}" for b in base)) for i in range(40)]
+    docs += [nt.Document("tang300", i, "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。") for i in range(10)]
+    return docs
+
+
+def test_pools_partition_documents_and_units_cover_text():
+    pools = nt.build_pools(0, {"dev": 3, "test": 3}, {"dev": 1, "test": 1}, docs=_docs())
+    assert pools.speech["dev"] and pools.speech["test"] and pools.speech["train"]
+    train = set(pools.speech["train"])
+    assert not train & set(pools.speech["dev"] + pools.speech["test"])
+    units = set(pools.units)
+    for split in ("train", "dev", "test"):
+        assert all(set(s) <= units for s in pools.speech[split] + pools.lyric[split])
+    assert nt.unit_coverage(pools.speech["train"], pools.units) == 1.0
+    assert 0.0 <= pools.stats["bigram_overlap_test_train"]["speech"] <= 1.0
+
+
+def test_coverage_units_and_bigram_overlap():
+    text = ["甲" * 90, "乙" * 9, "丙"]
+    assert nt.coverage_units(text, 0.99, min_units=1) == ["乙", "甲"]
+    assert nt.coverage_units(text, 0.99, min_units=3) == ["丙", "乙", "甲"]
+    assert nt.bigram_overlap(["甲乙丙"], ["甲乙"]) == 0.5
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(nt.FORTUNES_DIR, "chinese")), reason="fortunes-zh missing")
+def test_debian_text_sources_are_rich():
+    """The issue's targets: >= 2,000 units covering 99 %, held-out text well under 96 % bigram overlap."""
+    pools = nt.build_pools(777, nt.HELD_SPEECH, nt.HELD_LYRIC)
+    assert len(pools.units) >= 2000
+    assert nt.unit_coverage(pools.speech["train"] + pools.lyric["train"], pools.units) == 1.0
+    assert len(pools.speech["train"]) > 20000 and len(pools.speech["test"]) >= 300
+    assert pools.stats["bigram_overlap_test_train"]["speech"] < 0.85
+    docs = pools.stats["documents"]["speech"]
+    assert docs["dev"] > 0 and docs["test"] > 0
+
+
+def test_split_disjoint():
+    parts = split_disjoint(list(range(30)), [20, 5, 5])
     assert [len(p) for p in parts] == [20, 5, 5]
-    assert not ({s.text for s in parts[0]} & {s.text for s in parts[1] + parts[2]})
+    assert to_pinyin("我的") == ["wo3", "de5"]
+
+
+def test_voice_pool_holds_out_variants():
+    from dtssvd.synth.speech import voice_pool, variant_split
+
+    vs = variant_split(3)
+    assert not set(vs["train"]) & (set(vs["dev"]) | set(vs["test"])) and not set(vs["dev"]) & set(vs["test"])
+    train = voice_pool("train", 300, 3, revoice_prob=0.5)
+    assert len({v.name for v in train}) == 300
+    assert {v.gender for v in train} == {"M", "F"}
+    assert 0.35 < sum(v.revoice is not None for v in train) / 300 < 0.65
+    test = voice_pool("test", 8, 3)
+    assert not {v.variant for v in test} & {v.variant for v in train}
 
 
 def test_gcin_keys_tone_mapping():
@@ -82,7 +141,7 @@ def test_preset_overrides():
 
 
 def test_base_preset_plans_disjoint_splits_larger_than_mini():
-    """The default model's corpora: 4x mini's sentences/voices, splits still disjoint (plan only)."""
+    """The base corpora: 4x mini's sentences/voices, splits still disjoint (plan only)."""
     from dtssvd.synth import build_plan
 
     mini, base = build_plan(preset("mini", seed=777)), build_plan(preset("base", seed=777))
@@ -91,6 +150,7 @@ def test_base_preset_plans_disjoint_splits_larger_than_mini():
     assert not set(sents["train"]) & (set(sents["dev"]) | set(sents["test"]))
     lyr = base.manifest["opensinger"]["lyrics"]
     assert len(lyr["train"]) == 192 and not set(lyr["train"]) & set(lyr["heldout"])
+    assert not set(lyr["train"]) & set(sents["train"])  # natural lyric lines are not also read
     assert len(base.jobs) > 2.5 * len(mini.jobs)
 
 
@@ -99,7 +159,7 @@ def test_preset_name_recognises_a_manifest_config():
 
     from dtssvd.synth import preset_name
 
-    for name in ("tiny", "mini", "base"):
+    for name in ("tiny", "mini", "base", "large"):
         conf = json.loads(json.dumps(preset(name, seed=3).to_dict()))  # as stored in the manifest
         conf.pop("workers")
         assert preset_name(conf) == name
@@ -118,6 +178,12 @@ def test_singing_follows_melody_pitch():
     voice = gcin_voices()["3"]
     syls = ["ni3", "hao3", "ma1"]
     units = [analyse(voice.name, s, voice.syllable(s, sr), sr) for s in syls]
+    rng = random.Random(0)
+    for scale in ("major", "minor"):
+        notes, _ = make_melody(syls * 4, rng, "F", key=0, tempo=100.0, scale=scale)
+        steps = {int(n.midi) % 12 for n in notes}
+        from dtssvd.synth.singing import SCALES
+        assert steps <= set(SCALES[scale])
     rng = random.Random(0)
     notes, total = make_melody(syls, rng, "M", key=2, tempo=70.0)
     y = sing(units, notes, total, sr, singer_style(rng, "M", "M"), rng)
@@ -168,6 +234,13 @@ def test_aishell_layout_and_disjoint_splits(tiny):
     assert not (texts["train"] & (texts["dev"] | texts["test"]))
     names = {v["name"] for v in man["aishell"]["speakers"].values()}
     assert {"gcin-3", "gcin-5"} <= names and any(n.startswith("espeak") for n in names)
+    assert any(n.startswith("gcin-3-w") for n in names)  # a WORLD re-voicing of the real voice
+    variant = {s: {v["name"].split("-")[1] for v in man["aishell"]["speakers"].values()
+                   if v["split"] == s and v["name"].startswith("espeak")} for s in ("train", "dev", "test")}
+    assert not variant["train"] & (variant["dev"] | variant["test"])  # held-out timbres
+    units = set(man["text"]["unit_chars"])
+    assert len(units) >= 2000
+    assert all(set(t.replace(" ", "")) <= units for t in trans.values())
 
 
 @needs_tools
@@ -196,6 +269,8 @@ def test_opensinger_layout_lab_and_heldout(tiny):
     tr_songs = {s for v in singers.values() if v["split"] == "train" for s in v["songs"]}
     ho_songs = {s for v in singers.values() if v["split"] != "train" for s in v["songs"]}
     assert tr_songs and ho_songs and not tr_songs & ho_songs
+    units = set(man["text"]["unit_chars"])
+    assert all(set(x) <= units for x in ly["train"] + ly["heldout"])
     tr_voice = {v["name"] for v in singers.values() if v["split"] == "train"}
     ho_voice = {v["name"] for v in singers.values() if v["split"] != "train"}
     assert not tr_voice & ho_voice
@@ -240,6 +315,34 @@ def test_deterministic_byte_identical(tiny, tmp_path):
     assert not mismatch and not errors
     man = json.loads((tmp_path / "mini_corpora.json").read_text(encoding="utf-8"))
     assert man["config"]["seed"] == 1
+
+
+@needs_tools
+def test_interrupted_run_resumes_only_unfinished_jobs(tiny, tmp_path, monkeypatch):
+    """A run killed part-way resumes: finished jobs are not redone, the result is byte-identical."""
+    from dtssvd.synth import corpus, generate
+
+    out, _ = tiny
+    real, calls = corpus.run_job, []
+
+    def flaky(job, o, cfg):
+        calls.append(job.key)
+        if len(calls) == 10:
+            raise KeyboardInterrupt
+        return real(job, o, cfg)
+
+    monkeypatch.setattr(corpus, "run_job", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        generate(preset("tiny", seed=1, workers=1), str(tmp_path), progress=False)
+    assert not (tmp_path / "mini_corpora.json").exists()
+    first = list(calls)
+    calls.clear()
+    monkeypatch.setattr(corpus, "run_job", lambda job, o, cfg: (calls.append(job.key), real(job, o, cfg))[1])
+    generate(preset("tiny", seed=1, workers=1), str(tmp_path), progress=False)
+    assert not set(first[:9]) & set(calls) and first[9] in calls
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    _, mismatch, errors = filecmp.cmpfiles(out, tmp_path, files, shallow=False)
+    assert not mismatch and not errors
 
 
 @needs_tools

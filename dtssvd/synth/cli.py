@@ -9,7 +9,7 @@ import json
 import sys
 from typing import List, Optional
 
-from .config import preset
+from .config import PRESETS, preset
 from .deps import MissingDependency
 
 
@@ -29,9 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
                                             "corpora (synthetic, seeded, in the real on-disk layouts).")
     p.add_argument("out", nargs="?", help="output directory (gets data_aishell/, OpenSinger/, musdb18hq/)")
     p.add_argument("--out", dest="out_opt", metavar="OUT", help="same as the positional OUT")
-    p.add_argument("--preset", default="tiny", choices=("tiny", "mini", "base"))
+    p.add_argument("--preset", default="tiny", choices=PRESETS)
     p.add_argument("--seed", type=int)
-    p.add_argument("--workers", type=int, help="processes (at most 2)")
+    p.add_argument("--workers", "--jobs", dest="workers", type=int,
+                   help="worker processes (default 2; the output does not depend on it)")
     p.add_argument("--only", nargs="+", choices=("aishell", "opensinger", "musdb"))
     p.add_argument("--clean", action="store_true", help="remove existing corpus folders in OUT first")
     p.add_argument("--force", action="store_true",
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--espeak-speakers", help="espeak speakers per split: TRAIN,DEV,TEST")
     g.add_argument("--utts-per-speaker", type=int)
     g.add_argument("--sentences", help="distinct sentences per split: TRAIN,DEV,TEST (disjoint)")
+    g.add_argument("--revoice-prob", type=float, help="share of espeak-ng speakers re-voiced with WORLD")
+    g.add_argument("--gcin-revoiced", type=int, help="extra training speakers re-voiced from gcin-voice speaker 3")
+    g.add_argument("--lyric-from-speech", type=int, help="training lyric lines taken from natural sentences")
     g.add_argument("--singers-per-gender", type=int, help="training singers per gender")
     g.add_argument("--heldout-singers-per-gender", type=int)
     g.add_argument("--train-songs", type=int)
@@ -70,6 +74,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             espeak_speakers=_split_counts(args.espeak_speakers, ["train", "dev", "test"]),
             utts_per_speaker=args.utts_per_speaker,
             sentences=_split_counts(args.sentences, ["train", "dev", "test"]),
+            revoice_prob=args.revoice_prob, gcin_revoiced=args.gcin_revoiced,
+            lyric_from_speech=args.lyric_from_speech,
             singers_per_gender=args.singers_per_gender, heldout_singers_per_gender=args.heldout_singers_per_gender,
             train_songs=args.train_songs, heldout_songs=args.heldout_songs, songs_per_singer=args.songs_per_singer,
             segments_per_song=args.segments_per_song,

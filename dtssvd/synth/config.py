@@ -1,4 +1,4 @@
-"""Corpus sizes and the ``tiny`` / ``mini`` presets."""
+"""Corpus sizes and the ``tiny`` / ``mini`` / ``base`` / ``large`` presets."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,8 +14,12 @@ class SynthConfig:
     # AISHELL-1-like speech
     espeak_speakers: Dict[str, int] = field(default_factory=lambda: {"train": 2, "dev": 1, "test": 1})
     gcin_speaker_split: Dict[str, str] = field(default_factory=lambda: {"3": "train", "5": "test"})
+    gcin_revoiced: int = 1  # extra training speakers made from gcin-3 by WORLD re-voicing
+    revoice_prob: float = 0.5  # share of espeak-ng speakers re-voiced with WORLD (F0, formants, tempo)
     utts_per_speaker: int = 3
+    # distinct natural sentences read per split (taken from the split's documents, dtssvd.synth.natural_text)
     sentences: Dict[str, int] = field(default_factory=lambda: {"train": 12, "dev": 4, "test": 4})
+    lyric_from_speech: int = 4  # training lyric lines taken from short natural sentences (besides poems)
     # OpenSinger-like singing (train singers + held-out singers, per gender)
     singers_per_gender: int = 1
     heldout_singers_per_gender: int = 2  # first -> test, second -> dev (see corpus.HELDOUT_IDS)
@@ -35,7 +39,7 @@ class SynthConfig:
         return dataclasses.asdict(self)
 
 
-PRESETS = ("tiny", "mini", "base")
+PRESETS = ("tiny", "mini", "base", "large")
 
 
 def preset_name(conf: dict) -> str | None:
@@ -50,15 +54,15 @@ def preset_name(conf: dict) -> str | None:
 
 
 def preset(name: str, **overrides) -> SynthConfig:
-    """``tiny`` (tests, a few seconds), ``mini`` (``make recipe-mini``, a few minutes on 2 cores) or
-    ``base`` (the bundled default model: 4x the sentences and voices of ``mini``, so that a small
-    ASR learns syllables rather than memorising sentences)."""
+    """``tiny`` (tests, a few seconds), ``mini`` (``make recipe-mini``, a few minutes on 2 cores),
+    ``base`` (4x the sentences and voices of ``mini``) or ``large`` (20,000+ utterances from 300+
+    voices and 3,000+ sung segments: the default model's corpora; parallel with ``workers``)."""
     if name == "tiny":
         cfg = SynthConfig()
     elif name == "mini":
         cfg = SynthConfig(
             espeak_speakers={"train": 10, "dev": 2, "test": 2}, utts_per_speaker=40,
-            sentences={"train": 420, "dev": 80, "test": 80},
+            sentences={"train": 420, "dev": 80, "test": 80}, lyric_from_speech=40, gcin_revoiced=2,
             singers_per_gender=4, heldout_singers_per_gender=2, train_songs=8, heldout_songs=2,
             songs_per_singer=2, segments_per_song=6,
             music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
@@ -67,10 +71,17 @@ def preset(name: str, **overrides) -> SynthConfig:
             espeak_speakers={"train": 40, "dev": 2, "test": 2}, utts_per_speaker=40,
             sentences={"train": 1600, "dev": 80, "test": 80},
             singers_per_gender=8, heldout_singers_per_gender=2, train_songs=32, heldout_songs=2,
-            songs_per_singer=4, segments_per_song=6,
+            songs_per_singer=4, segments_per_song=6, lyric_from_speech=100, gcin_revoiced=4,
             music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
+    elif name == "large":
+        cfg = SynthConfig(
+            espeak_speakers={"train": 320, "dev": 8, "test": 8}, utts_per_speaker=64, gcin_revoiced=12,
+            sentences={"train": 21000, "dev": 300, "test": 300}, revoice_prob=0.4,
+            singers_per_gender=24, heldout_singers_per_gender=3, train_songs=200, heldout_songs=8,
+            songs_per_singer=8, segments_per_song=8, lyric_from_speech=1000,
+            music_tracks={"train": 30, "test": 3}, music_seconds=30.0)
     else:
-        raise ValueError(f"unknown preset '{name}' (choose tiny, mini or base)")
+        raise ValueError(f"unknown preset '{name}' (choose tiny, mini, base or large)")
     for k, v in overrides.items():
         if v is None:
             continue

@@ -20,9 +20,10 @@ from . import layout
 from .audio import normalize_peak, write_wav
 from .config import SynthConfig
 from .music import STEMS, make_track
-from .singing import analyse, lab_lines, make_melody, sing, singer_style
-from .speech import EspeakVoice, GcinVoice, espeak_voices, gcin_voices
-from .text import Sentence, make_sentences, split_disjoint
+from .natural_text import HELD_LYRIC, HELD_SPEECH, LYRIC_MAX, build_pools, words_of
+from .singing import SCALES, analyse, lab_lines, make_melody, sing, singer_style
+from .speech import EspeakVoice, GcinVoice, gcin_revoiced, gcin_voices, voice_pool
+from .text import Sentence, split_disjoint, to_pinyin
 
 Voice = Union[EspeakVoice, GcinVoice]
 SPLITS = ("train", "dev", "test")
@@ -53,6 +54,71 @@ def _covered(s: Sentence, voices: Sequence[GcinVoice]) -> bool:
     return all(v.covers(s.pinyin) for v in voices)
 
 
+def _sentence(text: str) -> Optional[Sentence]:
+    """Words and pinyin of a cleaned sentence, or None when a character has no reading."""
+    py = to_pinyin(text)
+    if not all(p[:-1].isalpha() and p[:-1].isascii() for p in py):
+        return None
+    return Sentence(words_of(text), tuple(py))
+
+
+def _take(texts: Sequence[str], n: int, what: str, skipped: Dict[str, int],
+          keep=lambda s: True) -> List[Sentence]:
+    """The first ``n`` usable sentences of ``texts`` (in order); counts the unusable ones."""
+    out: List[Sentence] = []
+    for t in texts:
+        if len(out) == n:
+            break
+        sent = _sentence(t)
+        if sent is None or not keep(sent):
+            skipped[what] = skipped.get(what, 0) + 1
+            continue
+        out.append(sent)
+    if len(out) < n:
+        raise ValueError(f"the text sources give only {len(out)} usable {what} sentences (asked {n}); "
+                         "lower the sentence counts")
+    return out
+
+
+@dataclass
+class Texts:
+    """The sentences and lyric lines a config uses, per split."""
+
+    speech: Dict[str, List[Sentence]]
+    lyric: Dict[str, List[Sentence]]  # "train" and "heldout"
+    stats: Dict[str, Any]
+
+
+def plan_texts(cfg: SynthConfig) -> Texts:
+    """Natural sentences per split (whole documents per split, ``natural_text.build_pools``), shuffled
+    (seeded), cut to the config's sizes; lyric lines from poems plus ``lyric_from_speech`` short
+    natural sentences; lyric lines are covered by both gcin-voice speakers (they sing too)."""
+    pools = build_pools(cfg.seed, HELD_SPEECH, HELD_LYRIC)
+    gcin = list(gcin_voices().values())
+    skipped: Dict[str, int] = {}
+    speech: Dict[str, List[Sentence]] = {}
+    for split in SPLITS:
+        order = list(pools.speech[split])
+        random.Random(f"{cfg.seed}-text-order-{split}").shuffle(order)
+        if split == "train" and cfg.lyric_from_speech:
+            short = [t for t in order if len(t) <= LYRIC_MAX]
+            natural = _take(short, cfg.lyric_from_speech, "lyric_natural", skipped, lambda s: _covered(s, gcin))
+            used = {x.text for x in natural}
+            order = [t for t in order if t not in used]
+        speech[split] = _take(order, cfg.sentences[split], f"speech_{split}", skipped)
+    seg = cfg.segments_per_song
+    lyric_train = list(pools.lyric["train"])
+    random.Random(f"{cfg.seed}-lyric-order-train").shuffle(lyric_train)
+    poems = _take(lyric_train, max(0, cfg.train_songs * seg - cfg.lyric_from_speech) if cfg.lyric_from_speech
+                  else cfg.train_songs * seg, "lyric_train", skipped, lambda s: _covered(s, gcin))
+    train_lines = poems + (natural if cfg.lyric_from_speech else [])
+    random.Random(f"{cfg.seed}-lyric-mix").shuffle(train_lines)
+    held = pools.lyric["dev"] + pools.lyric["test"]  # held-out singers (dev and test) sing held-out poems
+    ho_lines = _take(held, cfg.heldout_songs * seg, "lyric_heldout", skipped, lambda s: _covered(s, gcin))
+    stats = dict(pools.stats, skipped_unreadable_or_uncovered=skipped, unit_chars="".join(pools.units))
+    return Texts(speech, {"train": train_lines[:cfg.train_songs * seg], "heldout": ho_lines}, stats)
+
+
 _ADJ_EN = ("Amber", "Silent", "Velvet", "Golden", "Paper", "Neon", "Hollow", "Crimson", "Electric", "Lunar",
            "Rusty", "Glass", "Wild", "Quiet", "Northern", "Broken", "Solar", "Blue", "Midnight", "Copper")
 _NOUN_EN = ("Owls", "Rivers", "Lanterns", "Foxes", "Engines", "Tides", "Pilots", "Gardens", "Echoes", "Harbors",
@@ -73,35 +139,36 @@ def _music_names(n: int, seed: int) -> List[str]:
     return names
 
 
-def _song_titles(n: int, seed: int) -> List[str]:
-    """``n`` distinct Chinese song titles (2-4 characters)."""
-    from .text import VOCAB
+def _song_title(first_line: str, taken: set) -> str:
+    """A song title from its first lyric line (2-4 characters, unique)."""
+    for n in (4, 3, 2, 5, 6):
+        t = first_line[:n]
+        if t not in taken:
+            return t
+    k = 2
+    while f"{first_line[:4]}{k}" in taken:
+        k += 1
+    return f"{first_line[:4]}{k}"
 
-    rng = random.Random(f"song-titles-{seed}")
-    titles: List[str] = []
-    while len(titles) < n:
-        t = rng.choice(VOCAB["LYRIC_ADJ"]) + rng.choice(("的", "")) + rng.choice(VOCAB["LYRIC_NOUN"])
-        if t not in titles and len(t) <= 4:
-            titles.append(t)
-    return titles
 
-
-def _plan_speech(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], transcript: List[str]) -> None:
-    sizes = [cfg.sentences[s] for s in SPLITS]
-    pools = dict(zip(SPLITS, split_disjoint(make_sentences(sum(sizes), cfg.seed, "speech"), sizes)))
-    n_esp = [cfg.espeak_speakers.get(s, 0) for s in SPLITS]
-    esp = espeak_voices(sum(n_esp), cfg.seed)
-    esp_by_split = dict(zip(SPLITS, split_disjoint(esp, n_esp)))  # type: ignore[arg-type]
+def _speech_voices(cfg: SynthConfig, split: str) -> List[Voice]:
+    voices: List[Voice] = list(voice_pool(split, cfg.espeak_speakers.get(split, 0), cfg.seed, cfg.revoice_prob))
     gcin = gcin_voices()
-    man["aishell"] = {"speakers": {}, "sentences": {s: [x.text for x in pools[s]] for s in SPLITS}}
+    for k, v in sorted(cfg.gcin_speaker_split.items()):
+        if v == split:
+            voices.append(gcin[k])
+            if split == "train":
+                voices += gcin_revoiced(k, cfg.gcin_revoiced, cfg.seed)
+    return voices
+
+
+def _plan_speech(cfg: SynthConfig, texts: Texts, jobs: List[Job], man: Dict[str, Any],
+                 transcript: List[str]) -> None:
+    man["aishell"] = {"speakers": {}, "sentences": {s: [x.text for x in texts.speech[s]] for s in SPLITS}}
     for split in SPLITS:
-        voices: List[Voice] = list(esp_by_split[split])
-        voices += [gcin[k] for k, v in sorted(cfg.gcin_speaker_split.items()) if v == split]
-        rng = random.Random(f"{cfg.seed}-speech-order-{split}")
-        order = list(pools[split])
-        rng.shuffle(order)
+        order = texts.speech[split]
         cursor = 0
-        for si, voice in enumerate(voices):
+        for si, voice in enumerate(_speech_voices(cfg, split)):
             spk = layout.aishell_speaker(split, si)
             man["aishell"]["speakers"][spk] = dict(_voice_info(voice), split=split)
             usable = order if isinstance(voice, EspeakVoice) else [s for s in order if voice.covers(s.pinyin)]
@@ -120,24 +187,26 @@ def _singer_voices(cfg: SynthConfig) -> Dict[Tuple[str, str], List[Voice]]:
     """Source voices for (gender, "train"/"heldout") singers, all distinct and gender-matched.
 
     gcin-3 (male) is the first training male singer, gcin-5 (female) the first held-out female
-    singer; the rest are espeak voices of the singer's gender, taken without replacement, distinct
-    espeak variants (timbres) first, since WORLD replaces the pitch anyway.
+    singer; the rest are espeak-ng voices of the singer's gender from the singer's split (held-out
+    singers use held-out variants), distinct variants (timbres) first, since WORLD replaces the pitch.
     """
-    space = espeak_voices(117, cfg.seed + 7919)
     gcin = gcin_voices()
     out: Dict[Tuple[str, str], List[Voice]] = {}
     for g in ("M", "F"):
-        same = [v for v in space if v.gender == g]
-        seen: set = set()
-        first = [v for v in same if not (v.variant in seen or seen.add(v.variant))]  # one per timbre
-        pool = iter(first + [v for v in same if v not in first])
         for part, n in (("train", cfg.singers_per_gender), ("heldout", cfg.heldout_singers_per_gender)):
             chosen: List[Voice] = [v for v in gcin.values() if v.gender == g
                                    and (part == "train") == (v.speaker == "3")][:n]
-            try:
-                chosen += [next(pool) for _ in range(n - len(chosen))]
-            except StopIteration:
-                raise ValueError(f"too many {g} singers: at most 45 female / 72 male espeak voices") from None
+            pools: Dict[str, List[EspeakVoice]] = {}
+            for j in range(len(chosen), n):
+                split = "train" if part == "train" else heldout_singer_id(g, j)[1]
+                if split not in pools:
+                    same = [v for v in voice_pool(split, 4 * n + 8, cfg.seed + 7919) if v.gender == g]
+                    seen: set = set()
+                    first = [v for v in same if not (v.variant in seen or seen.add(v.variant))]
+                    pools[split] = first + [v for v in same if v not in first]
+                if not pools[split]:
+                    raise ValueError(f"too many {g} {part} singers")
+                chosen.append(pools[split].pop(0))
             out[(g, part)] = chosen
     return out
 
@@ -156,24 +225,19 @@ def heldout_singer_id(gender: str, j: int) -> Tuple[int, str]:
     return ids[j]
 
 
-def _plan_singing(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], speech_texts: set) -> None:
+def _plan_singing(cfg: SynthConfig, texts: Texts, jobs: List[Job], man: Dict[str, Any]) -> None:
     seg = cfg.segments_per_song
-    need = (cfg.train_songs + cfg.heldout_songs) * seg
-    gcin = list(gcin_voices().values())
-    cands = make_sentences(need * 3 + 20, cfg.seed, "lyric", max_chars=12)
-    lyrics = [s for s in cands if s.text not in speech_texts and _covered(s, gcin)][:need]
-    if len(lyrics) < need:
-        raise RuntimeError(f"only {len(lyrics)} usable lyric lines (need {need}); lower the song counts")
-    train_lines, ho_lines = split_disjoint(lyrics, [cfg.train_songs * seg, cfg.heldout_songs * seg])
-    titles = _song_titles(cfg.train_songs + cfg.heldout_songs, cfg.seed)
+    train_lines, ho_lines = texts.lyric["train"], texts.lyric["heldout"]
     rng = random.Random(f"{cfg.seed}-songs")
     songs = {"train": [], "heldout": []}  # type: Dict[str, List[Dict[str, Any]]]
-    for i, title in enumerate(titles):
-        part = "train" if i < cfg.train_songs else "heldout"
-        lines = train_lines if part == "train" else ho_lines
-        k = i if part == "train" else i - cfg.train_songs
-        songs[part].append({"title": title, "lines": lines[k * seg:(k + 1) * seg],
-                            "key": rng.randrange(12), "tempo": float(rng.randrange(66, 112, 2))})
+    taken: set = set()
+    for part, lines, n in (("train", train_lines, cfg.train_songs), ("heldout", ho_lines, cfg.heldout_songs)):
+        for k in range(n):
+            chunk = lines[k * seg:(k + 1) * seg]
+            title = _song_title(chunk[0].text, taken)
+            taken.add(title)
+            songs[part].append({"title": title, "lines": chunk, "key": rng.randrange(12),
+                                "tempo": float(rng.randrange(60, 142, 2)), "scale": rng.choice(sorted(SCALES))})
     voices = _singer_voices(cfg)
     man["opensinger"] = {"singers": {}, "songs": {p: [s["title"] for s in songs[p]] for p in songs},
                          "lyrics": {"train": [x.text for x in train_lines], "heldout": [x.text for x in ho_lines]}}
@@ -189,7 +253,7 @@ def _plan_singing(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any], speech
                 for song in chosen:  # one job per (singer, song): syllable analyses are cached per process
                     jobs.append(Job("sing", f"sing-{g}-{sid}-{song['title']}", {
                         "gender": g, "singer": sid, "song": song["title"], "lines": song["lines"],
-                        "voice": voice, "key": song["key"], "tempo": song["tempo"]}))
+                        "voice": voice, "key": song["key"], "tempo": song["tempo"], "scale": song["scale"]}))
 
 
 def _plan_music(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any]) -> None:
@@ -199,7 +263,8 @@ def _plan_music(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any]) -> None:
     man["musdb"] = {s: n for s, n in zip(splits, names)}
     for split, group in zip(splits, names):
         for name in group:
-            jobs.append(Job("music", f"music-{name}", {"split": split, "name": name}))
+            jobs.append(Job("music", f"music-{name}", {"split": split, "name": name, "seconds": cfg.music_seconds,
+                                                      "vocal_prob": cfg.vocal_prob}))
 
 
 def build_plan(cfg: SynthConfig) -> Plan:
@@ -210,10 +275,11 @@ def build_plan(cfg: SynthConfig) -> Plan:
     man: Dict[str, Any] = {"config": conf}
     transcript: List[str] = []
     speech_jobs: List[Job] = []
+    texts = plan_texts(cfg)
+    man["text"] = texts.stats
     _plan_music(cfg, jobs, man)  # longest jobs first for load balance
-    _plan_speech(cfg, speech_jobs, man, transcript)
-    speech_texts = {t for v in man["aishell"]["sentences"].values() for t in v}
-    _plan_singing(cfg, jobs, man, speech_texts)
+    _plan_speech(cfg, texts, speech_jobs, man, transcript)
+    _plan_singing(cfg, texts, jobs, man)
     jobs += speech_jobs
     return Plan(jobs, man, sorted(transcript))
 
@@ -247,9 +313,11 @@ def _run_sing(out: str, a: Dict[str, Any], seed: int, key: str) -> Dict[str, Any
     seconds = 0.0
     for seg, sent in enumerate(a["lines"]):
         rng = _job_rng(seed, f"{key}-{seg}")
-        units = [analyse(voice.name, p, voice.syllable(p, sr), sr) for p in sent.pinyin]
+        tracker = "harvest" if isinstance(voice, GcinVoice) else "dio"  # dio loses creaky real voicing
+        units = [analyse(voice.source_name, p, voice.syllable(p, sr), sr, tracker) for p in sent.pinyin]
         mel_rng = random.Random(f"{seed}-melody-{a['song']}-{seg}")  # same tune for every singer
-        notes, total = make_melody(sent.pinyin, mel_rng, g, a["key"], a["tempo"], lead_s=rng.uniform(0.2, 0.5))
+        notes, total = make_melody(sent.pinyin, mel_rng, g, a["key"], a["tempo"], lead_s=rng.uniform(0.2, 0.5),
+                                   scale=a["scale"])
         y = normalize_peak(sing(units, notes, total, sr, style, rng), rng.uniform(0.5, 0.8))
         stem = layout.opensinger_stem(out, g, a["singer"], a["song"], seg)
         write_wav(stem + ".wav", y, sr)
@@ -262,11 +330,11 @@ def _run_sing(out: str, a: Dict[str, Any], seed: int, key: str) -> Dict[str, Any
 
 
 def _run_music(out: str, a: Dict[str, Any], cfg: SynthConfig, rng: random.Random) -> Dict[str, Any]:
-    stems, plan = make_track(cfg.music_seconds, rng, cfg.vocal_prob, layout.MUSDB_SR)
+    stems, plan = make_track(a["seconds"], rng, a["vocal_prob"], layout.MUSDB_SR)
     d = layout.musdb_dir(out, a["split"], a["name"])
     for name in ("mixture",) + STEMS:
         write_wav(os.path.join(d, name + ".wav"), stems[name], layout.MUSDB_SR)
-    return {"seconds": cfg.music_seconds, "tempo": plan.tempo, "key": plan.key, "vocals": plan.with_vocals}
+    return {"seconds": a["seconds"], "tempo": plan.tempo, "key": plan.key, "vocals": plan.with_vocals}
 
 
 def run_job(job: Job, out: str, cfg: SynthConfig) -> Tuple[str, Dict[str, Any]]:
@@ -309,12 +377,40 @@ def _up_to_date(out: str, man: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     return old
 
 
+PROGRESS = ".synth_progress.jsonl"
+
+
+def _fingerprint(job: Job, seed: int) -> str:
+    """What a job's output depends on (its args hold every size and choice that shapes it)."""
+    import hashlib
+
+    return hashlib.sha1(repr((seed, job.kind, job.key, sorted(job.args.items()))).encode()).hexdigest()
+
+
+def _load_progress(out: str) -> Dict[str, Tuple[str, Dict[str, Any]]]:
+    """key -> (fingerprint, info) of the jobs an interrupted run finished (``OUT/.synth_progress.jsonl``,
+    one finished job per line). A torn last line (killed mid-write) is ignored: that job runs again."""
+    path = os.path.join(out, PROGRESS)
+    done: Dict[str, Tuple[str, Dict[str, Any]]] = {}
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                    done[rec["key"]] = (rec["fp"], rec["info"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return done
+
+
 def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = False,
              only: Optional[Sequence[str]] = None, force: bool = False) -> Dict[str, Any]:
     """Write the corpora under ``out``; returns the manifest (also saved to ``out/mini_corpora.json``).
 
     ``only``: subset of ``("aishell", "opensinger", "musdb")``. The manifest is written last, so
-    a finished run with the same config is detected and skipped unless ``force`` (or ``clean``).
+    a finished run with the same config is detected and skipped unless ``force`` (or ``clean``); an
+    interrupted run resumes: the jobs it finished (``OUT/.synth_progress.jsonl``) are not run again.
+    Jobs run in ``cfg.workers`` processes; the output does not depend on their number.
     """
     from .deps import find_soundfont, require_espeak, require_fluidsynth, require_gcin, require_pyworld
 
@@ -341,28 +437,40 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(plan.transcript) + "\n")
-    results: Dict[str, Dict[str, Any]] = {}
+    fps = {j.key: _fingerprint(j, cfg.seed) for j in jobs}
+    prev = {} if (force or clean) else _load_progress(out)
+    results = {k: info for k, (fp, info) in prev.items() if fps.get(k) == fp}
+    todo = [j for j in jobs if j.key not in results]
+    log = open(os.path.join(out, PROGRESS), "a" if prev else "w", encoding="utf-8")
+    log.write("\n")  # ends a torn line, if any
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), desc="mini corpora", unit="job")
-    workers = max(1, min(2, cfg.workers))
-    if workers == 1:
-        for job in jobs:
-            k, info = run_job(job, out, cfg)
-            results[k] = info
-            if bar:
-                bar.update(1)
-    else:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(out, cfg)) as pool:
-            for k, info in pool.imap_unordered(_worker_run, jobs, chunksize=1):
-                results[k] = info
-                if bar:
-                    bar.update(1)
-    if bar:
-        bar.close()
+        bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="corpora", unit="job",
+                   mininterval=1.0 if os.isatty(2) else 30.0)
+    workers = max(1, cfg.workers)
+
+    def done(k: str, info: Dict[str, Any]) -> None:
+        results[k] = info
+        log.write(json.dumps({"key": k, "fp": fps[k], "info": info}, sort_keys=True) + "\n")
+        log.flush()
+        if bar:
+            bar.update(1)
+
+    try:
+        if workers == 1:
+            for job in todo:
+                done(*run_job(job, out, cfg))
+        else:
+            ctx = mp.get_context("fork")
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(out, cfg)) as pool:
+                for k, info in pool.imap_unordered(_worker_run, todo, chunksize=1):
+                    done(k, info)
+    finally:
+        log.close()
+        if bar:
+            bar.close()
     man = plan.manifest
     secs: Dict[str, float] = {}
     for j in jobs:
@@ -374,5 +482,6 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
     with open(os.path.join(out, layout.MANIFEST), "w", encoding="utf-8") as f:
         json.dump(man, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")
+    os.remove(os.path.join(out, PROGRESS))
     man["elapsed_s"] = round(time.time() - t0, 1)  # not saved: keeps the manifest byte-stable
     return man

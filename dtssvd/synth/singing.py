@@ -1,10 +1,13 @@
 """Singing by WORLD re-synthesis of spoken syllables onto a seeded melody (OpenSinger-like).
 
 For each lyric syllable the spoken unit (espeak-ng or gcin-voice) is analysed with pyworld
-(harvest F0 with voicing gaps filled, cheaptrick envelope, d4c aperiodicity). Its unvoiced onset (the
+(F0 with voicing gaps filled: harvest for the real gcin-voice recordings, dio + stonemask for the
+cleanly voiced synthetic espeak-ng units; cheaptrick envelope, d4c aperiodicity). Its unvoiced onset (the
 consonant) keeps its natural length; the voiced part keeps a short natural onset transition
 and its remainder is time-stretched to fill the note. F0 is replaced by the note pitch with
-short portamento between notes and a delayed vibrato (~5.5 Hz, 30-50 cents).
+portamento between notes (20-90 ms, per singer) and a delayed vibrato (4.5-7 Hz, 10-80 cents, per
+singer). Melodies use one of four scales (``SCALES``) per song; the pitch ranges overlap speech's
+(male speech F0 ~85-180 Hz, female ~165-260 Hz), so pitch alone does not tell singing from speech.
 """
 from __future__ import annotations
 
@@ -17,11 +20,15 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .deps import require_pyworld
+from .revoice import FRAME_MS, envelope, interp_rows, track_f0, warp_envelope
 
-FRAME_MS = 5.0
-PENTATONIC = (0, 2, 4, 7, 9)
-#: MIDI note ranges of the two singer genders (OpenSinger ManRaw / WomanRaw)
-PITCH_RANGE = {"M": (47, 64), "F": (57, 74)}
+#: scale name -> semitone degrees
+SCALES = {"major_pentatonic": (0, 2, 4, 7, 9), "major": (0, 2, 4, 5, 7, 9, 11),
+          "minor": (0, 2, 3, 5, 7, 8, 10), "minor_pentatonic": (0, 3, 5, 7, 10)}
+PENTATONIC = SCALES["major_pentatonic"]
+#: MIDI note ranges of the two singer genders (OpenSinger ManRaw / WomanRaw): male 98-330 Hz,
+#: female 165-587 Hz, reaching down into the speaking range
+PITCH_RANGE = {"M": (43, 64), "F": (52, 74)}
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class SingerStyle:
     vibrato_hz: float
     vibrato_cents: float
     formant_shift: float  # >1 raises formants (e.g. male source voice used by a female singer)
+    portamento_s: float = 0.04  # half-width of the pitch smoothing between notes
 
 
 def midi_to_hz(m: float) -> float:
@@ -48,13 +56,14 @@ def midi_to_hz(m: float) -> float:
 
 
 def make_melody(labels: Sequence[str], rng: random.Random, gender: str, key: int,
-                tempo: float, lead_s: float = 0.3) -> Tuple[List[Note], float]:
-    """Seeded melody: one flat note per syllable on the major pentatonic of ``key``.
+                tempo: float, lead_s: float = 0.3, scale: str = "major_pentatonic") -> Tuple[List[Note], float]:
+    """Seeded melody: one flat note per syllable on ``scale`` (a ``SCALES`` name) of ``key``.
 
     Returns the notes and the total duration (leading and trailing silence included).
     """
     lo, hi = PITCH_RANGE[gender]
-    scale = [m for m in range(lo, hi + 1) if (m - key) % 12 in PENTATONIC]
+    degrees = SCALES[scale]
+    scale = [m for m in range(lo, hi + 1) if (m - key) % 12 in degrees]
     idx = rng.randrange(len(scale) // 4, 3 * len(scale) // 4 + 1)
     beat = 60.0 / tempo
     t = lead_s
@@ -96,19 +105,18 @@ def _fill_voicing(f0: np.ndarray, x: np.ndarray, sr: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8192)
-def _analyse_cached(key: Tuple[str, str], data: bytes, sr: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pw = require_pyworld()
+def _analyse_cached(key: Tuple[str, str], data: bytes, sr: int, tracker: str
+                    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.frombuffer(data, dtype=np.float64).copy()
-    f0, t = pw.harvest(x, sr, frame_period=FRAME_MS, f0_floor=50.0, f0_ceil=600.0)
+    f0, t = track_f0(x, sr, tracker)
     f0 = _fill_voicing(f0, x, sr)
-    sp = pw.cheaptrick(x, f0, t, sr)
-    ap = pw.d4c(x, f0, t, sr)
-    return f0, sp, ap
+    return (f0,) + envelope(x, sr, f0, t)
 
 
-def analyse(voice_name: str, syl: str, x: np.ndarray, sr: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """WORLD features of one spoken syllable (cached per voice/syllable)."""
-    return _analyse_cached((voice_name, syl), np.ascontiguousarray(x, dtype=np.float64).tobytes(), sr)
+def analyse(voice_name: str, syl: str, x: np.ndarray, sr: int, tracker: str = "harvest"
+            ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WORLD features of one spoken syllable (cached per voice/syllable); ``tracker``: harvest or dio."""
+    return _analyse_cached((voice_name, syl), np.ascontiguousarray(x, dtype=np.float64).tobytes(), sr, tracker)
 
 
 def _stretch_frames(n_src: int, n_dst: int) -> np.ndarray:
@@ -118,25 +126,6 @@ def _stretch_frames(n_src: int, n_dst: int) -> np.ndarray:
     if n_src <= 1:
         return np.zeros(n_dst)
     return np.linspace(0.0, n_src - 1, n_dst)
-
-
-def _interp_rows(mat: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Linear interpolation of matrix rows at fractional positions."""
-    i0 = np.floor(pos).astype(int)
-    i1 = np.minimum(i0 + 1, len(mat) - 1)
-    w = (pos - i0)[:, None]
-    return mat[i0] * (1 - w) + mat[i1] * w
-
-
-def _shift_formants(sp: np.ndarray, factor: float) -> np.ndarray:
-    """Warp the spectral envelope's frequency axis by ``factor``."""
-    if abs(factor - 1.0) < 1e-6:
-        return sp
-    src = np.clip(np.arange(sp.shape[1]) / factor, 0, sp.shape[1] - 1)
-    i0 = np.floor(src).astype(int)
-    i1 = np.minimum(i0 + 1, sp.shape[1] - 1)
-    w = src - i0
-    return sp[:, i0] * (1 - w) + sp[:, i1] * w
 
 
 def _unit_frames(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, n_out: int
@@ -158,7 +147,7 @@ def _unit_frames(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, n_out: int
     pos = np.concatenate([v0 + np.arange(onset, dtype=float),
                           v0 + onset + _stretch_frames(n_src - onset, n_vow - onset)])
     idx = np.concatenate([cons_idx.astype(float), pos])
-    sp_o, ap_o = _interp_rows(sp, idx), _interp_rows(ap, idx)
+    sp_o, ap_o = interp_rows(sp, idx), interp_rows(ap, idx)
     flag = np.concatenate([np.zeros(cons, bool), np.ones(n_vow, bool)])
     return flag, sp_o, ap_o
 
@@ -184,7 +173,7 @@ def sing(units: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]], notes: Sequ
     # fill unset frames' target with the nearest note so smoothing gives portamento
     set_idx = np.where(target > 0)[0]
     target = np.interp(np.arange(n_frames), set_idx, target[set_idx])
-    k = max(1, int(0.04 / fp))
+    k = max(1, int(style.portamento_s / fp))
     target = np.convolve(np.pad(target, (k, k), mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), "valid")
     t = np.arange(n_frames) * fp
     vib = np.zeros(n_frames)
@@ -195,7 +184,7 @@ def sing(units: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]], notes: Sequ
             2 * np.pi * style.vibrato_hz * (t[a:b] - note.start) + rng.uniform(0, 2 * np.pi))
     jitter = np.convolve(np.array([rng.gauss(0, 1) for _ in range(n_frames)]), np.ones(20) / 20, "same")
     f0 = np.where(voiced, 2.0 ** (target + vib + 0.004 * jitter), 0.0)
-    sp = _shift_formants(sp, style.formant_shift)
+    sp = warp_envelope(sp, style.formant_shift)
     y = pw.synthesize(np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(ap), sr,
                       frame_period=FRAME_MS)
     n = int(round(total_s * sr))
@@ -210,10 +199,10 @@ def lab_lines(notes: Sequence[Note]) -> List[str]:
 
 def singer_style(rng: random.Random, gender: str, source_gender: str) -> SingerStyle:
     """Seeded per-singer vibrato and formant shift."""
-    shift = rng.uniform(0.96, 1.04)  # a little timbre variety between singers of one source voice
+    shift = rng.uniform(0.92, 1.08)  # timbre variety between singers of one source voice
     if gender == "F" and source_gender == "M":
         shift *= rng.uniform(1.12, 1.2)
     elif gender == "M" and source_gender == "F":
         shift *= rng.uniform(0.85, 0.9)
-    return SingerStyle(vibrato_hz=rng.uniform(5.0, 6.0), vibrato_cents=rng.uniform(30.0, 50.0),
-                       formant_shift=shift)
+    return SingerStyle(vibrato_hz=rng.uniform(4.5, 7.0), vibrato_cents=rng.uniform(10.0, 80.0),
+                       formant_shift=shift, portamento_s=rng.uniform(0.02, 0.09))

@@ -1,8 +1,15 @@
-"""Speech voices: espeak-ng (``cmn-latn-pinyin``) and gcin-voice recorded syllables.
+"""Speech voices: espeak-ng (``cmn-latn-pinyin``) and gcin-voice recorded syllables, each optionally
+re-voiced with WORLD (``revoice.Revoice``: F0 shift, formant warp, tempo).
 
 Both voice kinds offer
-- ``sentence(pinyin, rng, sr)``: a whole utterance (AISHELL-like), and
-- ``syllable(syl, sr)``: one syllable, used as the raw material for singing.
+- ``sentence(pinyin, rng, sr)``: a whole utterance (AISHELL-like), re-voiced if the voice says so, and
+- ``syllable(syl, sr)``: one syllable of the *source* voice, the raw material for singing (the singer
+  gets its own F0 and formant warp there).
+
+The espeak-ng voice space is ``ESPEAK_VARIANTS`` (97 variants: every ``!v`` variant of espeak-ng 1.51
+except the two whisper voices, ``fast`` and ``Mr serious``) x speed x pitch x re-voicing.
+``voice_pool`` draws a split's speakers; held-out splits use variants no training speaker uses
+(``variant_split``).
 """
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ import numpy as np
 
 from .audio import fade, read_wav, resample, trim_silence
 from .deps import GCIN_OGG_DIR, require_espeak, require_gcin
+from .revoice import Revoice, random_revoice
+from .revoice import apply as apply_revoice
 
 ESPEAK_SR = 22050
 GCIN_SR = 44100
@@ -35,9 +44,16 @@ class EspeakVoice:
     speed: int
     pitch: int
     gender: str = "M"
+    revoice: Optional[Revoice] = None
 
     @property
     def name(self) -> str:
+        base = f"espeak-{self.variant or 'default'}-s{self.speed}-p{self.pitch}"
+        return base + (f"-{self.revoice.tag}" if self.revoice else "")
+
+    @property
+    def source_name(self) -> str:
+        """The name of the voice before re-voicing (singing caches syllables by it)."""
         return f"espeak-{self.variant or 'default'}-s{self.speed}-p{self.pitch}"
 
     @property
@@ -62,9 +78,9 @@ class EspeakVoice:
         return x
 
     def sentence(self, pinyin: Sequence[str], rng: random.Random, sr: int) -> np.ndarray:
-        """The whole sentence read at once (natural espeak prosody)."""
-        x = trim_silence(self._say(" ".join(pinyin)), ESPEAK_SR, pad_s=0.02)
-        return resample(x, ESPEAK_SR, sr)
+        """The whole sentence read at once (natural espeak prosody), then re-voiced."""
+        x = resample(trim_silence(self._say(" ".join(pinyin)), ESPEAK_SR, pad_s=0.02), ESPEAK_SR, sr)
+        return apply_revoice(x, sr, self.revoice, "dio") if self.revoice else x
 
     @functools.lru_cache(maxsize=4096)
     def _syllable_22k(self, syl: str) -> np.ndarray:
@@ -75,6 +91,17 @@ class EspeakVoice:
         return resample(self._syllable_22k(syl), ESPEAK_SR, sr)
 
 
+@functools.lru_cache(maxsize=None)
+def _gcin_find(root: str, speaker: str, syl: str) -> Optional[Tuple[str, bool]]:
+    require_gcin(root)
+    for i, key in enumerate(pinyin_to_gcin_keys(syl)):
+        path = os.path.join(root, key, f"{speaker}.ogg")
+        if os.path.isfile(path):
+            return path, i == 0
+    return None
+
+
+@functools.lru_cache(maxsize=None)
 def pinyin_to_gcin_keys(syl: str) -> List[str]:
     """gcin directory names to try for a numbered-pinyin syllable, best first.
 
@@ -101,20 +128,19 @@ class GcinVoice:
     speaker: str  # "3" or "5" (the Ogg file stem)
     gender: str = "M"
     root: str = GCIN_OGG_DIR
+    revoice: Optional[Revoice] = None
 
     @property
     def name(self) -> str:
+        return f"gcin-{self.speaker}" + (f"-{self.revoice.tag}" if self.revoice else "")
+
+    @property
+    def source_name(self) -> str:
         return f"gcin-{self.speaker}"
 
     def find(self, syl: str) -> Optional[Tuple[str, bool]]:
         """(path, exact_tone) of the recording for ``syl`` or None if no variant exists."""
-        require_gcin(self.root)
-        keys = pinyin_to_gcin_keys(syl)
-        for i, key in enumerate(keys):
-            path = os.path.join(self.root, key, f"{self.speaker}.ogg")
-            if os.path.isfile(path):
-                return path, i == 0
-        return None
+        return _gcin_find(self.root, self.speaker, syl)
 
     def covers(self, pinyin: Sequence[str]) -> bool:
         """True when every syllable has a recording (possibly with the tone fallback)."""
@@ -150,23 +176,77 @@ class GcinVoice:
             if i + 1 < len(pinyin):
                 gap = rng.uniform(0.04, 0.09) if (i + 1) in bounds else rng.uniform(0.0, 0.03)
                 parts.append(np.zeros(int(gap * sr)))
-        return np.concatenate(parts) if parts else np.zeros(0)
+        x = np.concatenate(parts) if parts else np.zeros(0)
+        return apply_revoice(x, sr, self.revoice, "harvest") if self.revoice else x
 
 
-def espeak_voices(n: int, seed: int, offset: int = 0) -> List[EspeakVoice]:
-    """``n`` distinct synthetic speakers (variant x speed x pitch), deterministic per seed.
+#: (espeak-ng variant file, gender) - every ``!v`` variant except whisper, whisperf, fast and "Mr serious"
+ESPEAK_VARIANTS: Tuple[Tuple[str, str], ...] = (
+    ("Alex", "M"), ("Alicia", "F"), ("Andrea", "F"), ("Andy", "M"), ("Annie", "F"), ("AnxiousAndy", "M"),
+    ("Demonic", "M"), ("Denis", "M"), ("Diogo", "M"), ("Gene", "M"), ("Gene2", "M"), ("Henrique", "M"),
+    ("Hugo", "M"), ("Jacky", "M"), ("Lee", "M"), ("Marco", "M"), ("Mario", "M"), ("Michael", "M"),
+    ("Mike", "M"), ("Nguyen", "M"), ("RicishayMax", "M"), ("RicishayMax2", "M"), ("RicishayMax3", "M"),
+    ("Storm", "M"), ("Tweaky", "M"), ("UniRobot", "M"), ("adam", "M"), ("anika", "F"), ("anikaRobot", "F"),
+    ("announcer", "M"), ("antonio", "M"), ("aunty", "F"), ("belinda", "F"), ("benjamin", "M"), ("boris", "M"),
+    ("caleb", "M"), ("croak", "M"), ("david", "M"), ("ed", "M"), ("edward", "M"), ("edward2", "M"),
+    ("f1", "F"), ("f2", "F"), ("f3", "F"), ("f4", "F"), ("f5", "F"), ("grandma", "F"), ("grandpa", "M"),
+    ("gustave", "M"), ("iven", "M"), ("iven2", "M"), ("iven3", "M"), ("iven4", "M"), ("john", "M"),
+    ("kaukovalta", "M"), ("klatt", "M"), ("klatt2", "M"), ("klatt3", "M"), ("klatt4", "M"), ("klatt5", "M"),
+    ("klatt6", "M"), ("linda", "F"), ("m1", "M"), ("m2", "M"), ("m3", "M"), ("m4", "M"), ("m5", "M"),
+    ("m6", "M"), ("m7", "M"), ("m8", "M"), ("marcelo", "M"), ("max", "M"), ("michel", "M"), ("miguel", "M"),
+    ("norbert", "M"), ("pablo", "M"), ("paul", "M"), ("pedro", "M"), ("quincy", "M"), ("rob", "M"),
+    ("robert", "M"), ("robosoft", "M"), ("robosoft2", "M"), ("robosoft3", "M"), ("robosoft4", "M"),
+    ("robosoft5", "M"), ("robosoft6", "M"), ("robosoft7", "M"), ("robosoft8", "M"), ("sandro", "M"),
+    ("shelby", "M"), ("steph", "F"), ("steph2", "F"), ("steph3", "F"), ("travis", "M"), ("victor", "M"),
+    ("zac", "M"),
+)
+#: held-out variants per split: (male, female) counts
+HELDOUT_VARIANTS = {"test": (4, 3), "dev": (3, 2)}
+SPEEDS = (105, 190)  # espeak-ng -s range (words per minute)
+PITCHES = (15, 85)   # espeak-ng -p range
 
-    ``offset`` selects a disjoint block of the (shuffled) voice space, so train/dev/test
-    speakers never coincide.
-    """
-    variants = [("m1", "M"), ("m2", "M"), ("m3", "M"), ("m4", "M"), ("m5", "M"), ("m6", "M"),
-                ("m7", "M"), ("", "M"), ("f1", "F"), ("f2", "F"), ("f3", "F"), ("f4", "F"), ("f5", "F")]
-    space = [EspeakVoice(v, s, p, g) for v, g in variants for s in (120, 145, 170) for p in (35, 50, 65)]
-    rng = random.Random(f"espeak-voices-{seed}")
-    rng.shuffle(space)
-    if offset + n > len(space):
-        raise ValueError(f"only {len(space)} espeak voices available")
-    return space[offset:offset + n]
+
+def variant_split(seed: int) -> Dict[str, List[Tuple[str, str]]]:
+    """Variants per split: dev and test hold out whole variants (timbres) that no training voice uses."""
+    rng = random.Random(f"espeak-variant-split-{seed}")
+    out: Dict[str, List[Tuple[str, str]]] = {"train": [], "dev": [], "test": []}
+    for g, k in (("M", 0), ("F", 1)):
+        pool = [v for v in ESPEAK_VARIANTS if v[1] == g]
+        rng.shuffle(pool)
+        n_test, n_dev = HELDOUT_VARIANTS["test"][k], HELDOUT_VARIANTS["dev"][k]
+        out["test"] += pool[:n_test]
+        out["dev"] += pool[n_test:n_test + n_dev]
+        out["train"] += pool[n_test + n_dev:]
+    return {s: sorted(v) for s, v in out.items()}
+
+
+def voice_pool(split: str, n: int, seed: int, revoice_prob: float = 0.0) -> List[EspeakVoice]:
+    """``n`` distinct espeak-ng speakers of a split (deterministic per seed): variants taken in turn
+    (females as often as males), a random speed and pitch each, and with probability
+    ``revoice_prob`` a WORLD re-voicing on top."""
+    variants = variant_split(seed)[split]
+    by_gender = {g: [v for v in variants if v[1] == g] for g in ("M", "F")}
+    rng = random.Random(f"espeak-voices-{split}-{seed}")
+    out: List[EspeakVoice] = []
+    names: set = set()
+    i = 0
+    while len(out) < n:
+        g = "F" if i % 2 else "M"
+        variant, gender = rng.choice(by_gender[g])
+        rv = random_revoice(rng, gender) if rng.random() < revoice_prob else None
+        v = EspeakVoice(variant, rng.randint(*SPEEDS), rng.randint(*PITCHES), gender, rv)
+        i += 1
+        if v.name not in names:
+            names.add(v.name)
+            out.append(v)
+    return out
+
+
+def gcin_revoiced(speaker: str, n: int, seed: int) -> List[GcinVoice]:
+    """``n`` WORLD re-voicings of one real gcin-voice speaker (new training voices from a real one)."""
+    rng = random.Random(f"gcin-revoice-{speaker}-{seed}")
+    return [GcinVoice(speaker, GCIN_GENDER[speaker], revoice=random_revoice(rng, GCIN_GENDER[speaker]))
+            for _ in range(n)]
 
 
 def gcin_voices() -> Dict[str, GcinVoice]:
