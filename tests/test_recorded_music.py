@@ -153,6 +153,7 @@ def test_split_whole_units_disjoint_deterministic(fake_root):
         groups = {s: {t.group for t in ts} for s, ts in sp.items()}
         assert not (groups["train"] & groups["test"]) and not (groups["train"] & groups["dev"])
         assert not (groups["dev"] & groups["test"])
+        assert len({t.package for t in sp["train"]}) >= 2                 # training keeps several sources
         paths = {s: {os.path.realpath(t.path) for t in ts} for s, ts in sp.items()}
         assert not (paths["train"] & (paths["test"] | paths["dev"]))
         assert sorted(t.path for ts in sp.values() for t in ts) == sorted(t.path for t in tracks)
@@ -160,6 +161,7 @@ def test_split_whole_units_disjoint_deterministic(fake_root):
     assert len(seen) > 1                                                   # the seed matters
     only_test = rm.split_tracks(tracks, seed=0, heldout=(("test", 0.3),))
     assert set(only_test) == {"train", "test"}
+    assert len({t.package for t in rm.split_tracks(tracks, 0, min_train_packages=3)["train"]}) >= 3
     with pytest.raises(rm.RecordedMusicError, match="cannot fill"):
         rm.split_tracks([t for t in tracks if t.package == "drascula-music"], seed=0)
 

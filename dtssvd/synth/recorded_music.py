@@ -238,8 +238,8 @@ def split_units(tracks: Iterable[RecordedTrack]) -> Dict[str, float]:
 
 
 def split_tracks(tracks: Sequence[RecordedTrack], seed: int = 0,
-                 heldout: Sequence[Tuple[str, float]] = (("test", 0.2), ("dev", 0.1)),
-                 tolerance: float = 0.25) -> Dict[str, List[RecordedTrack]]:
+                 heldout: Sequence[Tuple[str, float]] = (("test", 0.15), ("dev", 0.08)),
+                 tolerance: float = 0.25, min_train_packages: int = 2) -> Dict[str, List[RecordedTrack]]:
     """Assign whole split units (packages, or albums of a big package) to ``train`` and the
     held-out splits, so no recording is shared between splits.
 
@@ -247,8 +247,10 @@ def split_tracks(tracks: Sequence[RecordedTrack], seed: int = 0,
     are sorted by name and shuffled with ``random.Random(seed)`` (deterministic, no ``hash()``);
     each held-out split then takes, in that order, every unit that keeps its minutes within
     ``(1 + tolerance) x target`` until the target is reached; a held-out split that got nothing
-    takes the smallest remaining unit. The rest is ``train``. Returns
-    ``{"train": [...], <split>: [...]}``, each list sorted by (package, relpath).
+    takes the smallest remaining unit. No unit is taken that would leave ``train`` with fewer
+    than ``min_train_packages`` packages (or with nothing), so training music keeps several
+    sources. The rest is ``train``. Returns ``{"train": [...], <split>: [...]}``, each list sorted
+    by (package, relpath).
     """
     units = split_units(tracks)
     names = [s for s, _ in heldout]
@@ -258,24 +260,32 @@ def split_tracks(tracks: Sequence[RecordedTrack], seed: int = 0,
         raise RecordedMusicError(f"{len(units)} split units ({', '.join(units) or 'none'}) cannot fill train + "
                                  f"{len(heldout)} held-out splits: install more of {' '.join(package_names())}")
     total = sum(units.values())
+    package_of = {t.group: t.package for t in tracks}
+    need = max(1, min(min_train_packages, len(set(package_of.values())) - 1))
     order = list(units)
     random.Random(seed).shuffle(order)
     assign: Dict[str, str] = {}
+
+    def train_keeps(u: str) -> bool:
+        left = [v for v in units if v not in assign and v != u]
+        return bool(left) and len({package_of[v] for v in left}) >= need
+
     for split, frac in heldout:
         if not 0.0 < frac < 1.0:
             raise RecordedMusicError(f"held-out fraction of {split!r} must be in (0, 1), got {frac}")
         target, acc = frac * total, 0.0
         for u in order:
-            if u in assign or acc >= target:
+            if u in assign or acc >= target or not train_keeps(u):
                 continue
             if acc + units[u] <= (1.0 + tolerance) * target:
                 assign[u] = split
                 acc += units[u]
         if acc == 0.0:
-            smallest = min((u for u in order if u not in assign), key=lambda u: (units[u], u))
-            assign[smallest] = split
-    if all(u in assign for u in units):
-        raise RecordedMusicError("no split unit left for train: lower the held-out fractions")
+            free = [u for u in order if u not in assign and train_keeps(u)]
+            if not free:
+                raise RecordedMusicError(f"no split unit left for {split!r} that keeps {need} packages in train: "
+                                         f"install more of {' '.join(package_names())} or lower min_train_packages")
+            assign[min(free, key=lambda u: (units[u], u))] = split
     out: Dict[str, List[RecordedTrack]] = {"train": []}
     out.update({s: [] for s in names})
     for t in sorted(tracks, key=lambda t: (t.package, t.relpath)):
