@@ -161,6 +161,9 @@ def test_split_whole_units_disjoint_deterministic(fake_root):
     assert len(seen) > 1                                                   # the seed matters
     only_test = rm.split_tracks(tracks, seed=0, heldout=(("test", 0.3),))
     assert set(only_test) == {"train", "test"}
+    for seed in range(8):  # large held-out fractions: the min_train_packages rule has to bind
+        greedy = rm.split_tracks(tracks, seed, heldout=(("test", 0.45), ("dev", 0.35)))
+        assert len({t.package for t in greedy["train"]}) >= 2 and greedy["test"] and greedy["dev"]
     assert len({t.package for t in rm.split_tracks(tracks, 0, min_train_packages=3)["train"]}) >= 3
     with pytest.raises(rm.RecordedMusicError, match="cannot fill"):
         rm.split_tracks([t for t in tracks if t.package == "drascula-music"], seed=0)
