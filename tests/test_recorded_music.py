@@ -92,6 +92,14 @@ def test_missing_packages_one_line_error(tmp_path):
     assert rm.find_tracks(root=str(tmp_path), required=False) == []
 
 
+def test_bad_album_json_names_file(tmp_path):
+    wz = tmp_path / "usr/share/games/warzone2100/music/albums/x"
+    wz.mkdir(parents=True)
+    (wz / "album.json").write_text('{"tracks": [{"filename": "a.opus"}]}')   # no title
+    with pytest.raises(rm.RecordedMusicError, match=r"albums/x/album.json: unreadable album description"):
+        rm.find_tracks(root=str(tmp_path))
+
+
 def test_wesnoth_never_read(tmp_path):
     assert not any(p.name.startswith("wesnoth") for p in rm.PACKAGES)
     bad = rm.MusicPackage("wesnoth-1.16-music", "/usr/share/games/wesnoth/1.16/data/core/music", "*.ogg",

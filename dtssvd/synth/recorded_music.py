@@ -200,7 +200,7 @@ def find_tracks(root: str = "/", packages: Sequence[MusicPackage] = PACKAGES, mi
                 with sf.SoundFile(path) as f:
                     tags = _tags(f)
                     seconds, sr, ch = f.frames / f.samplerate, int(f.samplerate), int(f.channels)
-            except (RuntimeError, OSError, sf.LibsndfileError) as exc:
+            except (RuntimeError, OSError) as exc:  # soundfile.LibsndfileError is a RuntimeError
                 raise RecordedMusicError(f"{path}: unreadable audio ({exc})") from exc
             album_title, album = titles.get(rel, ("", ""))
             if pkg.titles_from == "album_json":
@@ -326,7 +326,7 @@ def _read_excerpt(path: str, start_sec: float, seconds: float) -> Tuple[np.ndarr
             want = int(math.ceil(seconds * sr))
             f.seek(first)
             x = f.read(want, dtype="float64", always_2d=True)
-    except (RuntimeError, OSError, sf.LibsndfileError) as exc:
+    except (RuntimeError, OSError) as exc:  # soundfile.LibsndfileError is a RuntimeError
         raise RecordedMusicError(f"{path}: unreadable audio ({exc})") from exc
     if x.shape[1] == 1:
         x = np.repeat(x, 2, axis=1)
