@@ -225,3 +225,19 @@ def test_installed_packages():
         (trk, start), = rm.plan_excerpts(ts, 1, 6.0, random.Random(1))
         stems = rm.recorded_track(trk.path, start, 6.0, random.Random(1))
         assert stems["mixture"].shape == (6 * 44100, 2) and rm.excerpt_rms_db(stems) > -40.0, (split, trk.path)
+
+
+def test_written_track_read_by_musdb_reader(fake_root, tmp_path):
+    """An excerpt written in the MUSDB layout is read back by the project's reader as music."""
+    from dtssvd.synth.audio import write_wav
+    from jrsv.data.musdb import load_music, read_musdb
+
+    trk = next(t for t in rm.find_tracks(root=fake_root) if t.relpath == "hr3-caves.ogg")
+    stems = rm.recorded_track(trk.path, 1.0, 2.0, random.Random(3))
+    d = tmp_path / "musdb18hq" / "train" / rm.musdb_name(trk, 0)
+    for name, x in stems.items():
+        write_wav(str(d / f"{name}.wav"), x, 44100)
+    (read,) = read_musdb(str(tmp_path / "musdb18hq"), "train")
+    assert read.id == rm.musdb_name(trk, 0)
+    music = load_music(read, 16000)                      # drums + bass + other, mono, 16 kHz
+    assert music.shape == (32000,) and np.sqrt(np.mean(music ** 2)) > 1e-3
