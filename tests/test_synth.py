@@ -298,7 +298,15 @@ def test_musdb_layout_and_mixture_is_sum(tiny):
             stems[name] = x.astype(np.int32)
         total = stems["drums"] + stems["bass"] + stems["other"] + stems["vocals"]
         assert np.array_equal(total, stems["mixture"])
-        assert np.abs(stems["drums"]).max() > 1000 and np.abs(stems["bass"]).max() > 1000
+        if t.name in man["musdb_recorded"]:  # a real recording: all of it in 'other'
+            assert np.abs(stems["other"]).max() > 1000 and not stems["drums"].any() and not stems["vocals"].any()
+        else:
+            assert np.abs(stems["drums"]).max() > 1000 and np.abs(stems["bass"]).max() > 1000
+    rec = man["musdb_recorded"]
+    assert {n for n in rec if n in man["musdb"]["train"]} and {n for n in rec if n in man["musdb"]["test"]}
+    files = {s: {rec[n]["file"] for n in man["musdb"][s] if n in rec} for s in ("train", "test")}
+    assert not files["train"] & files["test"]  # test music never shares a recording with training
+    assert not any(r["package"].startswith("wesnoth") for r in rec.values())
     assert not set(man["musdb"]["train"]) & set(man["musdb"]["test"])
 
 
@@ -352,12 +360,13 @@ def test_cli_errors_and_small_run(tmp_path, capsys):
     assert main([str(tmp_path / "x"), "--music-tracks", "1,2,3"]) == 1
     assert "expected 2" in capsys.readouterr().err
     rc = main(["--out", str(tmp_path / "m"), "--only", "musdb", "--music-tracks", "1,0", "--music-seconds", "2",
-               "--no-progress", "--workers", "1"])
+               "--recorded-music", "1,0", "--no-progress", "--workers", "1"])
     assert rc == 0
-    assert len(list((tmp_path / "m/musdb18hq/train").glob("*/mixture.wav"))) == 1
+    names = sorted(p.parent.name for p in (tmp_path / "m/musdb18hq/train").glob("*/mixture.wav"))
+    assert len(names) == 2 and sum("(excerpt" in n for n in names) == 1  # one arrangement, one recording
     assert not (tmp_path / "m/OpenSinger").exists()
     capsys.readouterr()
     args = ["--out", str(tmp_path / "m"), "--only", "musdb", "--music-tracks", "1,0", "--music-seconds", "2",
-            "--no-progress", "--workers", "1"]
+            "--recorded-music", "1,0", "--no-progress", "--workers", "1"]
     assert main(args) == 0 and json.loads(capsys.readouterr().out)["skipped"] is True  # same config: skipped
     assert main(args + ["--force"]) == 0 and json.loads(capsys.readouterr().out)["skipped"] is False

@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--songs-per-singer", type=int)
     g.add_argument("--segments-per-song", type=int)
     g.add_argument("--music-tracks", help="tracks per split: TRAIN,TEST")
+    g.add_argument("--recorded-music", help="excerpts of recorded soundtracks per split: TRAIN,TEST")
     g.add_argument("--music-seconds", type=float)
     g.add_argument("--vocal-prob", type=float, help="probability that a track has a hummed vocal stem")
     return p
@@ -80,6 +81,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             train_songs=args.train_songs, heldout_songs=args.heldout_songs, songs_per_singer=args.songs_per_singer,
             segments_per_song=args.segments_per_song,
             music_tracks=_split_counts(args.music_tracks, ["train", "test"]),
+            recorded_music=_split_counts(args.recorded_music, ["train", "test"]),
             music_seconds=args.music_seconds, vocal_prob=args.vocal_prob)
         from .corpus import generate
 

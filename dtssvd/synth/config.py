@@ -32,6 +32,9 @@ class SynthConfig:
     music_tracks: Dict[str, int] = field(default_factory=lambda: {"train": 10, "test": 1})
     music_seconds: float = 4.0
     vocal_prob: float = 0.5
+    # excerpts of real recorded music (Debian game soundtracks, recorded_music.py) per MUSDB split;
+    # test excerpts come from recordings that no training excerpt uses
+    recorded_music: Dict[str, int] = field(default_factory=lambda: {"train": 1, "test": 1})
     # execution
     workers: int = 2
 
@@ -65,21 +68,21 @@ def preset(name: str, **overrides) -> SynthConfig:
             sentences={"train": 420, "dev": 80, "test": 80}, lyric_from_speech=40, gcin_revoiced=2,
             singers_per_gender=4, heldout_singers_per_gender=2, train_songs=8, heldout_songs=2,
             songs_per_singer=2, segments_per_song=6,
-            music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
+            music_tracks={"train": 10, "test": 2}, music_seconds=20.0, recorded_music={"train": 10, "test": 2})
     elif name == "base":
         cfg = SynthConfig(
             espeak_speakers={"train": 40, "dev": 2, "test": 2}, utts_per_speaker=40,
             sentences={"train": 1600, "dev": 80, "test": 80},
             singers_per_gender=8, heldout_singers_per_gender=2, train_songs=32, heldout_songs=2,
             songs_per_singer=4, segments_per_song=6, lyric_from_speech=100, gcin_revoiced=4,
-            music_tracks={"train": 10, "test": 2}, music_seconds=20.0)
+            music_tracks={"train": 10, "test": 2}, music_seconds=20.0, recorded_music={"train": 20, "test": 4})
     elif name == "large":
         cfg = SynthConfig(
             espeak_speakers={"train": 320, "dev": 8, "test": 8}, utts_per_speaker=64, gcin_revoiced=12,
             sentences={"train": 21000, "dev": 300, "test": 300}, revoice_prob=0.4,
             singers_per_gender=24, heldout_singers_per_gender=3, train_songs=200, heldout_songs=8,
             songs_per_singer=8, segments_per_song=8, lyric_from_speech=1000,
-            music_tracks={"train": 30, "test": 3}, music_seconds=30.0)
+            music_tracks={"train": 30, "test": 3}, music_seconds=30.0, recorded_music={"train": 90, "test": 12})
     else:
         raise ValueError(f"unknown preset '{name}' (choose tiny, mini, base or large)")
     for k, v in overrides.items():

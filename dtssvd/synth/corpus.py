@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import layout
+from . import layout, recorded_music
 from .audio import normalize_peak, write_wav
 from .config import SynthConfig
 from .music import STEMS, make_track
@@ -257,14 +257,30 @@ def _plan_singing(cfg: SynthConfig, texts: Texts, jobs: List[Job], man: Dict[str
 
 
 def _plan_music(cfg: SynthConfig, jobs: List[Job], man: Dict[str, Any]) -> None:
+    """fluidsynth arrangements (``music.py``) and excerpts of real recordings (``recorded_music.py``;
+    whole packages or albums per split, so test excerpts never share a recording with training)."""
     splits = [s for s in ("train", "test") if cfg.music_tracks.get(s, 0) > 0]
     counts = [cfg.music_tracks[s] for s in splits]
     names = split_disjoint(_music_names(sum(counts), cfg.seed), counts)  # type: ignore[arg-type]
-    man["musdb"] = {s: n for s, n in zip(splits, names)}
+    man["musdb"] = {s: list(n) for s, n in zip(splits, names)}
     for split, group in zip(splits, names):
         for name in group:
             jobs.append(Job("music", f"music-{name}", {"split": split, "name": name, "seconds": cfg.music_seconds,
                                                       "vocal_prob": cfg.vocal_prob}))
+    if not any(cfg.recorded_music.values()):
+        return
+    parts = recorded_music.split_tracks(recorded_music.find_tracks(), seed=cfg.seed, heldout=(("test", 0.15),))
+    man["musdb_recorded"] = {}
+    for split in ("train", "test"):
+        plan = recorded_music.plan_excerpts(parts[split], cfg.recorded_music.get(split, 0), cfg.music_seconds,
+                                            random.Random(f"{cfg.seed}-recorded-{split}"))
+        for k, (track, start) in enumerate(plan):
+            name = recorded_music.musdb_name(track, k)
+            man["musdb"].setdefault(split, []).append(name)
+            man["musdb_recorded"][name] = {"package": track.package, "file": track.relpath,
+                                           "start": round(start, 3), "licence": track.licence}
+            jobs.append(Job("recorded", f"recorded-{split}-{name}", {
+                "split": split, "name": name, "path": track.path, "start": start, "seconds": cfg.music_seconds}))
 
 
 def build_plan(cfg: SynthConfig) -> Plan:
@@ -337,6 +353,14 @@ def _run_music(out: str, a: Dict[str, Any], cfg: SynthConfig, rng: random.Random
     return {"seconds": a["seconds"], "tempo": plan.tempo, "key": plan.key, "vocals": plan.with_vocals}
 
 
+def _run_recorded(out: str, a: Dict[str, Any], rng: random.Random) -> Dict[str, Any]:
+    stems = recorded_music.recorded_track(a["path"], a["start"], a["seconds"], rng, layout.MUSDB_SR)
+    d = layout.musdb_dir(out, a["split"], a["name"])
+    for name in ("mixture",) + STEMS:
+        write_wav(os.path.join(d, name + ".wav"), stems[name], layout.MUSDB_SR)
+    return {"seconds": a["seconds"]}
+
+
 def run_job(job: Job, out: str, cfg: SynthConfig) -> Tuple[str, Dict[str, Any]]:
     """Execute one job; returns (key, info)."""
     rng = _job_rng(cfg.seed, job.key)
@@ -346,6 +370,8 @@ def run_job(job: Job, out: str, cfg: SynthConfig) -> Tuple[str, Dict[str, Any]]:
         info = _run_sing(out, job.args, cfg.seed, job.key)
     elif job.kind == "music":
         info = _run_music(out, job.args, cfg, rng)
+    elif job.kind == "recorded":
+        info = _run_recorded(out, job.args, rng)
     else:
         raise ValueError(job.kind)
     return job.key, info
@@ -417,14 +443,14 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
     require_espeak(), require_gcin(), require_pyworld(), require_fluidsynth(), find_soundfont()
     t0 = time.time()
     plan = build_plan(cfg)
-    kinds = {"aishell": "speech", "opensinger": "sing", "musdb": "music"}
+    kinds = {"aishell": ("speech",), "opensinger": ("sing",), "musdb": ("music", "recorded")}
     wanted = set(only or kinds)
     plan.manifest["only"] = sorted(wanted)
     old = None if (force or clean) else _up_to_date(out, plan.manifest)
     if old is not None:
         old["elapsed_s"], old["skipped"] = round(time.time() - t0, 1), True
         return old
-    jobs = [j for j in plan.jobs if any(kinds[w] == j.kind for w in wanted)]
+    jobs = [j for j in plan.jobs if any(j.kind in kinds[w] for w in wanted)]
     if clean:
         for sub in ("data_aishell", "OpenSinger", "musdb18hq"):
             shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
@@ -478,10 +504,17 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
     man["stats"] = {"jobs": len(jobs), "audio_seconds": {k: round(v, 2) for k, v in sorted(secs.items())},
                     "aishell_utterances": sum(j.kind == "speech" for j in jobs),
                     "opensinger_segments": sum(len(j.args["lines"]) for j in jobs if j.kind == "sing"),
-                    "musdb_tracks": sum(j.kind == "music" for j in jobs)}
+                    "musdb_tracks": sum(j.kind in ("music", "recorded") for j in jobs),
+                    "musdb_recorded_tracks": sum(j.kind == "recorded" for j in jobs)}
     with open(os.path.join(out, layout.MANIFEST), "w", encoding="utf-8") as f:
         json.dump(man, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")
-    os.remove(os.path.join(out, PROGRESS))
+    # the progress log stays, sorted (byte-stable): a later run with a changed config redoes only the
+    # jobs whose fingerprint changed
+    merged = dict(prev)  # jobs outside this run's selection keep their record
+    merged.update({k: (fps[k], info) for k, info in results.items()})
+    with open(os.path.join(out, PROGRESS), "w", encoding="utf-8") as f:
+        for k in sorted(merged):
+            f.write(json.dumps({"key": k, "fp": merged[k][0], "info": merged[k][1]}, sort_keys=True) + "\n")
     man["elapsed_s"] = round(time.time() - t0, 1)  # not saved: keeps the manifest byte-stable
     return man

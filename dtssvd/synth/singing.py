@@ -104,7 +104,7 @@ def _fill_voicing(f0: np.ndarray, x: np.ndarray, sr: int) -> np.ndarray:
     return f0
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)  # ~0.5 MB an entry; a job is one singer's song
 def _analyse_cached(key: Tuple[str, str], data: bytes, sr: int, tracker: str
                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.frombuffer(data, dtype=np.float64).copy()
