@@ -5,12 +5,15 @@
 #   fluidsynth           MIDI -> audio for the music stems
 #   timgm6mb-soundfont   the General MIDI soundfont fluidsynth renders with
 #   libsndfile1          soundfile's backend
+#   fortunes-zh manpages-zh
+#                        natural Chinese text (sayings, Tang/Song poems, man pages) for the generated
+#                        corpora (dtssvd/synth/natural_text.py)
 #   drascula-music hyperrogue-music singularity-music warzone2100-music
 #                        real recorded game soundtracks (Ogg Vorbis/Opus, ~237 MB download) for the
 #                        MUSDB-like corpus (dtssvd/synth/recorded_music.py, MUSIC_SOURCES.md there);
 #                        never the wesnoth music packages (reserved for an independent evaluation)
 set -euo pipefail
-pkgs=(espeak-ng gcin-voice fluidsynth timgm6mb-soundfont libsndfile1
+pkgs=(espeak-ng gcin-voice fluidsynth timgm6mb-soundfont libsndfile1 fortunes-zh manpages-zh
       drascula-music hyperrogue-music singularity-music warzone2100-music)
 missing=()
 for p in "${pkgs[@]}"; do
