@@ -326,6 +326,21 @@ def test_deterministic_byte_identical(tiny, tmp_path):
 
 
 @needs_tools
+def test_corpus_stats(tiny, capsys):
+    from dtssvd.synth import stats
+
+    out, man = tiny
+    st = stats.corpus_stats(str(out))
+    assert st["speakers"]["train"] >= 3 and st["speakers"]["test"] >= 2 and st["singers"]["dev"] >= 1
+    assert st["units"] >= 2000 and st["unit_coverage_of_used_text"] == 1.0
+    assert 0 <= st["bigram_overlap_test_train"]["speech"] < 1
+    assert st["utterances"] == man["stats"]["aishell_utterances"] and st["recorded_music_tracks"] == 2
+    assert st["hours"]["speech"] > 0 and st["disk_mb"]["musdb18hq"] > 0
+    assert stats.main([str(out), "--markdown"]) == 0 and "| units" in capsys.readouterr().out
+    assert stats.main([str(out / "nope")]) == 1 and "not a finished generator run" in capsys.readouterr().err
+
+
+@needs_tools
 def test_interrupted_run_resumes_only_unfinished_jobs(tiny, tmp_path, monkeypatch):
     """A run killed part-way resumes: finished jobs are not redone, the result is byte-identical."""
     from dtssvd.synth import corpus, generate
