@@ -11,7 +11,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from jrsv.asr.cer import corpus_cer
 from jrsv.asr.model import U2ASR
+from jrsv.asr.search import ctc_greedy_search
 from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.data.audio import AudioError
 from jrsv.data.cache import cached_load
@@ -42,6 +44,14 @@ class UtteranceDataset(Dataset):
             self.skipped.append(str(e))
             wav = torch.zeros(8000)
         return {"wav": wav, "tokens": self.tok.encode(u.text), "id": u.id}
+
+
+def greedy_cer(asr: U2ASR, enc: torch.Tensor, enc_lens: torch.Tensor, tokens: torch.Tensor,
+               token_lens: torch.Tensor) -> torch.Tensor:
+    """CTC greedy CER of a batch: enc (B, T', D), enc_lens (B,), tokens (B, L), token_lens (B,) -> ()."""
+    hyps = ctc_greedy_search(asr.ctc.log_softmax(enc), enc_lens)
+    counts = corpus_cer([(tokens[b, :int(n)].tolist(), h.tokens) for b, (n, h) in enumerate(zip(token_lens, hyps))])
+    return enc.new_tensor(counts.cer)
 
 
 def collate(items: list[dict]) -> dict:
@@ -76,11 +86,17 @@ class ASRTask(nn.Module):
         return self.log_mag(self.stft(wav)), common.stft_frames(wav_lens)
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Training: the losses. Evaluation (``model.eval()``) also ``cer``: the batch's CTC greedy
+        character error rate (errors / reference characters), the dev CER of the learning curves."""
         feats, lens = self.features(batch["wav"], batch["wav_lens"])
         if self.spec_aug is not None:
             feats = self.spec_aug(feats, lens)
         out = self.asr(feats, lens, batch["tokens"], batch["token_lens"])
-        return {k: v for k, v in out.items() if k in ("loss", "loss_ctc", "loss_att")}
+        res = {k: v for k, v in out.items() if k in ("loss", "loss_ctc", "loss_att")}
+        if not self.training:
+            res["cer"] = greedy_cer(self.asr, out["encoder_out"], out["encoder_lens"],
+                                    batch["tokens"], batch["token_lens"])
+        return res
 
     def export_model(self) -> nn.Module:
         return self.asr
