@@ -4,7 +4,12 @@ A frame is active when the separated track is loud in absolute terms (``abs_db``
 relative to the mixture (``rel_db``): a separator that removed the music leaves a near-silent
 speech/singing track for music-only input, which the relative gate rejects. Active regions are
 padded, merged across short gaps and cut into pieces of at most ``max_frames`` that overlap by
-``overlap_frames``; each piece "owns" the frames up to the middle of its overlaps.
+at least ``overlap_frames``; each piece "owns" the frames up to the middle of its overlaps.
+
+Consecutive pieces of one segment start a multiple of the encoder's subsampling factor
+(:data:`jrsv.decode.stitching.SUBSAMPLING`, 4) apart, so both pieces place a word in the overlap
+on the same 4-frame grid and exactly one of them owns it (the overlap grows by up to 3 frames to
+get there).
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from jrsv.decode.stft_stream import N_FFT
+from jrsv.decode.stitching import SUBSAMPLING
 
 _WIN_POWER = float(torch.hann_window(N_FFT).pow(2).sum())
 
@@ -25,7 +31,18 @@ class VadConfig:
     min_silence_frames: int = 30   # gaps shorter than 0.48 s do not end a segment
     min_active_frames: int = 8     # shorter bursts are dropped
     max_frames: int = 1250         # 20 s
-    overlap_frames: int = 125      # 2 s between consecutive pieces of one long segment
+    overlap_frames: int = 125      # 2 s between consecutive pieces of one long segment (at least;
+                                   # rounded up so pieces start a multiple of 4 frames apart)
+
+    def piece_step(self) -> int:
+        """Frames between the starts of consecutive pieces of one segment: ``max_frames -
+        overlap_frames`` rounded down to a multiple of :data:`SUBSAMPLING`."""
+        step = (self.max_frames - self.overlap_frames) // SUBSAMPLING * SUBSAMPLING
+        if self.overlap_frames < 0 or step < SUBSAMPLING:
+            raise ValueError(f"VAD pieces: need 0 <= overlap_frames ({self.overlap_frames}) and "
+                             f"max_frames - overlap_frames >= {SUBSAMPLING} "
+                             f"(max_frames {self.max_frames})")
+        return step
 
 
 @dataclass
@@ -58,8 +75,7 @@ class TrackSegmenter:
 
     def __init__(self, track: str, cfg: VadConfig | None = None):
         self.track, self.cfg = track, cfg or VadConfig()
-        if not 0 <= self.cfg.overlap_frames < self.cfg.max_frames:
-            raise ValueError("VAD overlap must be smaller than the maximum piece length")
+        self._step = self.cfg.piece_step()
         self._buf: torch.Tensor | None = None   # magnitudes from frame _buf_start
         self._buf_start = 0
         self._t = 0                 # next frame index
@@ -97,12 +113,13 @@ class TrackSegmenter:
         return pieces
 
     def _cut_piece(self) -> AsrPiece:
-        """Full-length piece of a long segment; the next one starts ``overlap`` frames earlier."""
-        c = self.cfg
-        end = self._piece_start + c.max_frames
-        own_end = end - c.overlap_frames // 2
+        """Full-length piece of a long segment; the next one starts :meth:`VadConfig.piece_step`
+        frames later (on the same subsampling grid), ownership changes mid-overlap."""
+        end = self._piece_start + self.cfg.max_frames
+        nxt = self._piece_start + self._step
+        own_end = nxt + (end - nxt) // 2
         piece = self._piece(self._piece_start, end, self._own_start, own_end)
-        self._piece_start, self._own_start = end - c.overlap_frames, own_end
+        self._piece_start, self._own_start = nxt, own_end
         return piece
 
     def _piece(self, start: int, end: int, own_start: int, own_end: int) -> AsrPiece:
