@@ -148,22 +148,16 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def read_units(path: str | Path) -> list[str]:
-    """``DIR/units.txt`` -> token strings in id order."""
+    """``DIR/units.txt`` -> token strings in id order (:func:`jrsv.asr.tokenizer.read_units`)."""
+    from jrsv.asr.tokenizer import read_units as read_unit_table
     path = Path(path)
     f = path / "units.txt"
     if not f.is_file():
         raise ModelDirError(path, "missing units.txt")
-    units: dict[int, str] = {}
-    for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.rsplit(maxsplit=1)
-        if len(parts) != 2 or not parts[1].isdigit():
-            raise ModelDirError(path, f"units.txt line {n} is not '<unit> <id>': {line[:40]!r}")
-        units[int(parts[1])] = parts[0]
-    if sorted(units) != list(range(len(units))):
-        raise ModelDirError(path, "units.txt ids are not 0..N-1")
-    return [units[i] for i in range(len(units))]
+    try:
+        return read_unit_table(f)
+    except ValueError as e:
+        raise ModelDirError(path, str(e)) from None
 
 
 def build_model(conf: dict[str, Any]) -> nn.Module:

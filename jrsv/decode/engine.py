@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from jrsv.asr.search import ctc_greedy_search
+from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.decode.ctc import peak_confidences
 
 TRACKS = ("speech", "singing")
@@ -63,6 +64,7 @@ class DecodeEngine:
         self.separator = separator.to(self.device).eval()
         self.asr = asr.to(self.device).eval()
         self.units = list(units)
+        self.tokenizer = CharTokenizer(self.units)
         self.asr_features = asr_features or log_magnitude
         self.beam_size, self.decode_mode = int(beam_size), decode_mode
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (model calls)
@@ -118,13 +120,5 @@ class DecodeEngine:
                 for i, r in enumerate(results)]
 
     def text(self, tokens: list[int]) -> str:
-        """Token ids -> text (characters joined; BPE word marks ``▁`` become spaces)."""
-        pieces = [self.units[t] if 0 <= t < len(self.units) else "<unk>" for t in tokens]
-        return detokenize(pieces)
-
-
-def detokenize(pieces: list[str]) -> str:
-    """Join token strings: sentencepiece ``▁`` starts a word, ``<space>`` is a space, other
-    units (characters) are joined as they are."""
-    text = "".join(" " if p == "<space>" else p for p in pieces)
-    return " ".join(text.replace("▁", " ").split()) if "▁" in text or "<space>" in pieces else text
+        """Token ids -> text (:meth:`jrsv.asr.tokenizer.CharTokenizer.decode`)."""
+        return self.tokenizer.decode(tokens)

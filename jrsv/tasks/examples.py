@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import torch
 
+from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.nn.frontend import Stft
 from jrsv.separation.metrics import sdr
 from jrsv.tasks import common
@@ -63,6 +64,7 @@ def log_transcripts(writer: Any, step: int, model: torch.nn.Module, items: Seque
     if writer is None or not items:
         return
     device = next(model.parameters()).device
+    tokenizer = CharTokenizer(list(units))
     lines = []
     for it in items:
         wav = it["mixture"].to(device).unsqueeze(0)
@@ -70,6 +72,6 @@ def log_transcripts(writer: Any, step: int, model: torch.nn.Module, items: Seque
         hyps = model.transcribe(mag, common.stft_frames(torch.tensor([wav.size(1)])).to(device),
                                 mode="ctc_greedy_search")
         for t in TRACKS:
-            hyp = "".join(units[i] for i in hyps[t][0].tokens if 0 <= i < len(units))
+            hyp = tokenizer.decode(hyps[t][0].tokens)
             lines.append(f"{t} REF: {it[f'{t}_text']}  \n{t} HYP: {hyp}")
     writer.add_text("dev/transcripts", "  \n".join(lines), step)
