@@ -21,12 +21,12 @@ import torch
 import yaml
 from torch import nn
 
+from jrsv.constants import DEFAULT_STFT
 from jrsv.separation.model import MTASS
 
 FORMAT_VERSION = 1
 KINDS = ("jrsv", "cascade", "mtass", "asr")
-STFT_FRONTEND = {"type": "stft_log_magnitude", "sample_rate": 16000, "n_fft": 1024,
-                 "hop_length": 256, "win_length": 1024}
+STFT_FRONTEND = DEFAULT_STFT.to_config()
 FBANK_FRONTEND = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 80,
                   "frame_length_ms": 25.0, "frame_shift_ms": 10.0}
 

@@ -26,9 +26,8 @@ import torch
 import yaml
 
 from jrsv.asr.cer import align_counts
+from jrsv.constants import TRACKS
 from jrsv.decode.formats import Transcript
-
-TRACKS = ("speech", "singing")
 
 
 def threshold_grid(step: float = 0.05) -> list[float]:

@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from jrsv.eval.decode_sets import (EvalSet, ManifestError, find_manifest, find_music_cache,
-                                   sha256_file)
+from jrsv.checksum import sha256_file
+from jrsv.eval.decode_sets import EvalSet, ManifestError, find_manifest, find_music_cache
 from jrsv.eval.freshness import is_up_to_date, write_done
 from jrsv.eval.passes import (cascade_pass, direct_asr_pass, example_magnitudes, example_row,
                               jrsv_pass, separation_pass)

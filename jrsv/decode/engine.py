@@ -17,9 +17,9 @@ from torch import nn
 
 from jrsv.asr.search import ctc_greedy_search
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import DEFAULT_STFT, SAMPLE_RATE, TRACKS, StftFrontend
 from jrsv.decode.ctc import peak_confidences
 
-TRACKS = ("speech", "singing")
 MIN_ASR_FRAMES = 7  # Conv2d subsampling x4 needs at least 7 input frames
 
 
@@ -54,12 +54,15 @@ class DecodeEngine:
         asr_features: magnitude (B, T, F) -> ASR input (default log(|S| + 1e-5), JRSV's input).
         device: where the models run.
         beam_size: 1 = CTC greedy search; > 1 = ``asr.decode(mode=decode_mode)``.
+        frontend: the separator's STFT (a model directory's ``frontend``); the decoder's
+            streaming STFT, frame times and VAD levels follow it.
     """
 
     def __init__(self, separator: nn.Module, asr: nn.Module, units: list[str],
                  asr_features: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  device: str | torch.device = "cpu", beam_size: int = 1,
-                 decode_mode: str = "attention_rescoring"):
+                 decode_mode: str = "attention_rescoring",
+                 frontend: StftFrontend = DEFAULT_STFT):
         self.device = torch.device(device)
         self.separator = separator.to(self.device).eval()
         self.asr = asr.to(self.device).eval()
@@ -67,18 +70,35 @@ class DecodeEngine:
         self.tokenizer = CharTokenizer(self.units)
         self.asr_features = asr_features or log_magnitude
         self.beam_size, self.decode_mode = int(beam_size), decode_mode
+        if frontend.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"decoding reads audio at {SAMPLE_RATE} Hz; the model's front-end "
+                             f"is {frontend.sample_rate} Hz")
+        self.frontend = frontend
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (model calls)
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, device: str | torch.device = "cpu",
                        beam_size: int = 1) -> "DecodeEngine":
-        """Load ``DIR`` (``jrsv.model_io`` layout, kind ``jrsv``); raises ``ModelDirError``."""
-        from jrsv.model_io import ModelDirError, load_model_dir
+        """Load ``DIR`` (``jrsv.model_io`` layout, kind ``jrsv``), with the STFT its config.yaml
+        ``frontend`` names; raises ``ModelDirError``."""
+        from jrsv.model_io import ModelDirError, load_model_dir, read_config
         model = load_model_dir(model_dir, device="cpu")
         if not (hasattr(model, "mtass") and hasattr(model, "asr") and hasattr(model, "features")):
             raise ModelDirError(model_dir, f"decode needs a kind 'jrsv' model (separator + ASR on "
                                            f"magnitudes), got {type(model).__name__}")
-        return cls(model.mtass, model.asr, model.units, model.features, device, beam_size)
+        try:
+            frontend = StftFrontend.from_config(read_config(model_dir).get("frontend"))
+        except ValueError as e:
+            raise ModelDirError(model_dir, str(e)) from None
+        bins = (getattr(model.mtass, "config", None) or {}).get("input_dim", frontend.num_bins)
+        if bins != frontend.num_bins:
+            raise ModelDirError(model_dir, f"config.yaml frontend gives {frontend.num_bins} STFT "
+                                           f"bins, the separator takes {bins}")
+        try:
+            return cls(model.mtass, model.asr, model.units, model.features, device, beam_size,
+                       frontend=frontend)
+        except ValueError as e:
+            raise ModelDirError(model_dir, str(e)) from None
 
     @torch.inference_mode()
     def separate(self, mags: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:

@@ -16,7 +16,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from jrsv.decode.engine import TRACKS, DecodeEngine, log_magnitude
+from jrsv.constants import TRACKS
+from jrsv.decode.engine import DecodeEngine, log_magnitude
 
 EXPORT_FORMATS = ("torchscript", "onnx")
 

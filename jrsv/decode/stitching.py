@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SUBSAMPLING = 4            # encoder frame = 4 STFT frames
-FRAME_SEC = 256 / 16000    # STFT hop
+from jrsv.constants import FRAME_SEC, SUBSAMPLING  # encoder frame = 4 STFT frames of 16 ms
+
 ENC_FRAME_SEC = SUBSAMPLING * FRAME_SEC  # 64 ms
 
 

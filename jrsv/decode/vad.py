@@ -17,10 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from jrsv.decode.stft_stream import N_FFT
-from jrsv.decode.stitching import SUBSAMPLING
-
-_WIN_POWER = float(torch.hann_window(N_FFT).pow(2).sum())
+from jrsv.constants import DEFAULT_STFT, SUBSAMPLING, StftFrontend
+from jrsv.decode.stft_stream import stft_window
 
 
 @dataclass
@@ -57,24 +55,29 @@ class AsrPiece:
     segment: int
 
 
-def frame_db(mag: torch.Tensor) -> torch.Tensor:
-    """mag (T, F) one-sided STFT magnitude (n_fft 1024) -> (T,) frame RMS level in dBFS."""
+def frame_db(mag: torch.Tensor, frontend: StftFrontend = DEFAULT_STFT) -> torch.Tensor:
+    """mag (T, F) one-sided STFT magnitude of ``frontend`` (even n_fft) -> (T,) frame RMS
+    level in dBFS."""
     p = mag.float().pow(2)
-    energy = (2 * p.sum(-1) - p[:, 0] - p[:, -1]) / N_FFT  # Parseval: sum (w x)^2
-    return 10 * torch.log10(energy / _WIN_POWER + 1e-12)
+    energy = (2 * p.sum(-1) - p[:, 0] - p[:, -1]) / frontend.n_fft  # Parseval: sum (w x)^2
+    win_power = float(stft_window(frontend.n_fft, frontend.win_length).pow(2).sum())
+    return 10 * torch.log10(energy / win_power + 1e-12)
 
 
-def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig) -> torch.Tensor:
+def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig,
+                  frontend: StftFrontend = DEFAULT_STFT) -> torch.Tensor:
     """(T, F), (T, F) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
-    t_db, m_db = frame_db(track_mag), frame_db(mix_mag)
+    t_db, m_db = frame_db(track_mag, frontend), frame_db(mix_mag, frontend)
     return (t_db > cfg.abs_db) & (t_db - m_db > cfg.rel_db)
 
 
 class TrackSegmenter:
-    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`."""
+    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`.
+    ``frontend``: the STFT the magnitudes come from (for the dBFS levels)."""
 
-    def __init__(self, track: str, cfg: VadConfig | None = None):
-        self.track, self.cfg = track, cfg or VadConfig()
+    def __init__(self, track: str, cfg: VadConfig | None = None,
+                 frontend: StftFrontend = DEFAULT_STFT):
+        self.track, self.cfg, self.frontend = track, cfg or VadConfig(), frontend
         self._step = self.cfg.piece_step()
         self._buf: torch.Tensor | None = None   # magnitudes from frame _buf_start
         self._buf_start = 0
@@ -93,7 +96,7 @@ class TrackSegmenter:
         self._buf = track_mag if self._buf is None else torch.cat([self._buf, track_mag])
         pieces: list[AsrPiece] = []
         c = self.cfg
-        for flag in active_frames(track_mag, mix_mag, c).tolist():
+        for flag in active_frames(track_mag, mix_mag, c, self.frontend).tolist():
             t = self._t
             if self._seg_start < 0:
                 if flag:

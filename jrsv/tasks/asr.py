@@ -19,7 +19,7 @@ from jrsv.data.records import Utterance
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.tasks import common
 
-TRACKS = {"speech": ("speech",), "singing": ("singing",), "multi": ("speech", "singing")}
+TRACK_SETS = {"speech": ("speech",), "singing": ("singing",), "multi": ("speech", "singing")}
 
 
 class UtteranceDataset(Dataset):
@@ -96,7 +96,7 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, Dataset, Dataset, Any]:
                 encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
                 ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
                 global_cmvn=cmvn)
-    kinds = TRACKS[data.get("track", "multi")]
+    kinds = TRACK_SETS[data.get("track", "multi")]
     cache = str(Path(data["dir"]) / "cache" / "audio")
 
     def utts(split: str) -> list[Utterance]:

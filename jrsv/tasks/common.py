@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import HOP_LENGTH
 from jrsv.data.manifest import read_jsonl
 from jrsv.data.records import MusicTrack, Utterance
 from jrsv.nn.cmvn import GlobalCMVN, load_cmvn
 
-HOP = 256
+HOP = HOP_LENGTH
 
 
 def sources(data_dir: str | Path, kind: str, split: str) -> list:

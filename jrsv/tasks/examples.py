@@ -7,11 +7,11 @@ from typing import Any, Sequence
 import torch
 
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import TRACKS
 from jrsv.nn.frontend import Stft
 from jrsv.separation.metrics import sdr
 from jrsv.tasks import common
 
-TRACKS = ("speech", "singing")
 
 
 def take(dataset: Any, n: int) -> list[dict]:
