@@ -19,6 +19,7 @@ from jrsv.asr.search import ctc_greedy_search
 from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.constants import DEFAULT_STFT, SAMPLE_RATE, TRACKS, StftFrontend
 from jrsv.decode.ctc import peak_confidences
+from jrsv.nn.padding import pad_sequences
 
 MIN_ASR_FRAMES = 7  # Conv2d subsampling x4 needs at least 7 input frames
 
@@ -33,11 +34,7 @@ class Hypothesis:
 
 def pad_batch(mags: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """[(T_i, F)] -> (padded (B, T_max, F), lengths (B,))."""
-    lens = torch.tensor([m.size(0) for m in mags], dtype=torch.long)
-    out = mags[0].new_zeros(len(mags), int(lens.max()), mags[0].size(1))
-    for i, m in enumerate(mags):
-        out[i, :m.size(0)] = m
-    return out, lens
+    return pad_sequences(mags)
 
 
 def log_magnitude(mag: torch.Tensor) -> torch.Tensor:

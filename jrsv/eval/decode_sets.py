@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from dtssvd.onthefly import ManifestMixtures
 from jrsv.constants import HOP_LENGTH
+from jrsv.nn.padding import pad_sequences
 
 HOP = HOP_LENGTH  # STFT hop of the separator front-end (frames = samples // HOP + 1)
 
@@ -117,7 +118,7 @@ class Batch:
 
 def pad_stack(xs: list[torch.Tensor]) -> torch.Tensor:
     """[(N_i,)] -> (B, max N_i) zero-padded."""
-    return torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)
+    return pad_sequences(xs)[0]
 
 
 class _Rows(Dataset):
