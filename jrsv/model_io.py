@@ -21,13 +21,13 @@ import torch
 import yaml
 from torch import nn
 
-from jrsv.constants import DEFAULT_STFT
+from jrsv.constants import DEFAULT_STFT, SAMPLE_RATE
 from jrsv.separation.model import MTASS
 
 FORMAT_VERSION = 1
 KINDS = ("jrsv", "cascade", "mtass", "asr")
 STFT_FRONTEND = DEFAULT_STFT.to_config()
-FBANK_FRONTEND = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 80,
+FBANK_FRONTEND = {"type": "fbank", "sample_rate": SAMPLE_RATE, "num_mel_bins": 80,
                   "frame_length_ms": 25.0, "frame_shift_ms": 10.0}
 
 

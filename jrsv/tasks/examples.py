@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import torch
 
 from jrsv.asr.tokenizer import CharTokenizer
-from jrsv.constants import TRACKS
+from jrsv.constants import SAMPLE_RATE, TRACKS
 from jrsv.nn.frontend import Stft
 from jrsv.separation.metrics import sdr
 from jrsv.tasks import common
@@ -51,10 +51,10 @@ def log_separation(writer: Any, step: int, mtass: torch.nn.Module, items: Sequen
         if vals:
             means[t] = sum(vals) / len(vals)
             writer.add_scalar(f"dev_sdr/{t}", means[t], step)
-    writer.add_audio("example/mixture", items[0]["mixture"].unsqueeze(0), step, sample_rate=16000)
+    writer.add_audio("example/mixture", items[0]["mixture"].unsqueeze(0), step, sample_rate=SAMPLE_RATE)
     for t in TRACKS:
         peak = float(ests[0][t].abs().max().clamp(min=1.0))
-        writer.add_audio(f"example/{t}", (ests[0][t] / peak).unsqueeze(0), step, sample_rate=16000)
+        writer.add_audio(f"example/{t}", (ests[0][t] / peak).unsqueeze(0), step, sample_rate=SAMPLE_RATE)
     return means
 
 
