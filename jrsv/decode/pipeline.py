@@ -55,6 +55,17 @@ class DecodeConfig:
         return w, o
 
 
+def whole_input_config() -> DecodeConfig:
+    """The streaming decoder with one separation window and one ASR piece per track over the
+    whole input, every token kept: what the recipe's whole-utterance scoring computes
+    (``JRSV.transcribe``; tests/test_eval_decode_parity.py checks the tokens are the same)."""
+    forever = 10_000_000.0  # seconds: longer than any input, so one window / one piece
+    return DecodeConfig(window_sec=forever, overlap_sec=0.0, min_confidence=0.0,
+                        vad=VadConfig(abs_db=-float("inf"), rel_db=-float("inf"),
+                                      max_frames=round(forever * FRAMES_PER_SEC),
+                                      overlap_frames=0))
+
+
 class StemWriter:
     """Separated tracks as 16 kHz wavs ``DIR/NAME.speech.wav``, ``DIR/NAME.singing.wav``
     (inverse STFT of ``frontend`` with the mixture phase), written to ``.tmp`` and renamed on
