@@ -112,7 +112,8 @@ def save_model_dir(model: nn.Module, path: str | Path, units: Iterable[str] | No
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _atomic_write(path / "model.pt", lambda p: torch.save(state, p))
     if units:
-        text = "".join(f"{u} {i}\n" for i, u in enumerate(units))
+        from jrsv.asr.tokenizer import format_units
+        text = format_units(units)
         _atomic_write(path / "units.txt", lambda p: p.write_text(text, encoding="utf-8"))
     dumped = yaml.safe_dump(conf, sort_keys=False, allow_unicode=True)
     _atomic_write(path / "config.yaml", lambda p: p.write_text(dumped, encoding="utf-8"))

@@ -105,8 +105,13 @@ def special_ids(units: list[str], special_tokens: dict[str, int] | None = None,
     return ids
 
 
+def format_units(units: Iterable[str]) -> str:
+    """Unit strings in id order -> ``units.txt`` text (``<unit> <id>`` lines)."""
+    return "".join(f"{u} {i}\n" for i, u in enumerate(units))
+
+
 def write_units(units: list[str], path: str | Path) -> None:
-    Path(path).write_text("".join(f"{u} {i}\n" for i, u in enumerate(units)), encoding="utf-8")
+    Path(path).write_text(format_units(units), encoding="utf-8")
 
 
 def detokenize(pieces: Iterable[str]) -> str:
