@@ -224,5 +224,23 @@ def load_model_dir(path: str | Path, device: str | torch.device = "cpu") -> nn.M
         raise ModelDirError(path, "model.pt does not match config.yaml: " + "; ".join(parts))
     model.load_state_dict(state)
     if units is not None:
+        _check_special_ids(path, model, units)
         model.units = units
     return model.to(device).eval()
+
+
+def _check_special_ids(path: Path, model: nn.Module, units: list[str]) -> None:
+    """The table must fit the ASR's output layer, and when units.txt names ``<sos/eos>`` (or
+    ``<sos>`` / ``<eos>``) the ASR's start/end ids (config ``asr.sos_id`` / ``eos_id``) must
+    point at it."""
+    asr = getattr(model, "asr", model)
+    vocab = getattr(asr, "vocab_size", None)
+    if vocab is not None and vocab != len(units):
+        raise ModelDirError(path, f"units.txt has {len(units)} units, config.yaml asr.vocab_size "
+                                  f"is {vocab}")
+    for name, key in (("sos", "<sos>"), ("eos", "<eos>")):
+        i = getattr(asr, name, None)
+        named = "<sos/eos>" in units or key in units
+        if i is not None and named and units[i] not in ("<sos/eos>", key):
+            raise ModelDirError(path, f"config.yaml asr.{name}_id is {i}, but units.txt has "
+                                      f"{units[i]!r} there (expected <sos/eos>)")

@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from test_asr_io import TRAIN_YAML, UNITS, _reference_model, _write_dir
+from test_asr_io import UNITS, _reference_model, _write_dir
 from jrsv.asr.tokenizer import write_units
 from jrsv.asr.wenet_loader import load_wenet_checkpoint
 
@@ -118,3 +118,20 @@ def test_special_tokens_that_contradict_the_table_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"units.txt: special token <eos> is id 3, but the unit "
                                          r"table has 'A' there"):
         load_wenet_checkpoint(new_dir)
+
+
+def test_a_current_layout_model_saved_as_a_jrsv_model_dir_keeps_its_ids(tmp_path):
+    from jrsv.model_io import ModelDirError, load_model_dir, save_model_dir
+    _, new_dir = _both_layouts(tmp_path)
+    model, tok = load_wenet_checkpoint(new_dir)
+    out = save_model_dir(model, tmp_path / "md", units=tok.units)
+    again = load_model_dir(out)
+    assert (again.sos, again.eos) == (2, 2) and again.units == tok.units
+    x, lens = torch.randn(2, 60, 80) * 3, torch.tensor([60, 44])
+    kw = dict(mode="attention_rescoring", beam_size=3)
+    assert [r.tokens for r in again.decode(x, lens, **kw)] == \
+        [r.tokens for r in model.decode(x, lens, **kw)]
+    # a table whose <sos/eos> is elsewhere than config.yaml says is refused
+    (out / "units.txt").write_text("".join(f"{u} {i}\n" for i, u in enumerate(UNITS)))
+    with pytest.raises(ModelDirError, match=r"asr.sos_id is 2, but units.txt has 'A' there"):
+        load_model_dir(out)
