@@ -7,13 +7,14 @@ padded, merged across short gaps and cut into pieces of at most ``max_frames`` t
 at least ``overlap_frames``; each piece "owns" the frames up to the middle of its overlaps.
 
 Consecutive pieces of one segment start a multiple of the encoder's subsampling factor
-(:data:`jrsv.decode.stitching.SUBSAMPLING`, 4) apart, so both pieces place a word in the overlap
+(:data:`jrsv.constants.SUBSAMPLING`, 4) apart, so both pieces place a word in the overlap
 on the same 4-frame grid and exactly one of them owns it (the overlap grows by up to 3 frames to
 get there).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -60,8 +61,12 @@ def frame_db(mag: torch.Tensor, frontend: StftFrontend = DEFAULT_STFT) -> torch.
     level in dBFS."""
     p = mag.float().pow(2)
     energy = (2 * p.sum(-1) - p[:, 0] - p[:, -1]) / frontend.n_fft  # Parseval: sum (w x)^2
-    win_power = float(stft_window(frontend.n_fft, frontend.win_length).pow(2).sum())
-    return 10 * torch.log10(energy / win_power + 1e-12)
+    return 10 * torch.log10(energy / _window_power(frontend.n_fft, frontend.win_length) + 1e-12)
+
+
+@lru_cache(maxsize=8)
+def _window_power(n_fft: int, win_length: int) -> float:
+    return float(stft_window(n_fft, win_length).pow(2).sum())
 
 
 def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig,
