@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dtssvd.mix import RATIOS, MixError, check_source, render, sample_spec
+from jrsv.checksum import sha256_file
 from jrsv.data.aishell import read_aishell
 from jrsv.data.audio import AudioError, atomic_write_bytes, load_audio, save_audio
 from jrsv.data.manifest import dumps_jsonl, read_jsonl
@@ -136,7 +137,7 @@ def is_done(out: Path, split: str, config: dict) -> bool:
         return False
     try:
         d = json.loads(done.read_text())
-        ok = d["config"] == config and d["sha256"] == hashlib.sha256(man.read_bytes()).hexdigest()
+        ok = d["config"] == config and d["sha256"] == sha256_file(man)
         rows = read_jsonl(str(man)) if ok else []
     except (ValueError, KeyError, OSError):
         return False

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from jrsv.constants import TRACKS
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.nn.mask import make_non_pad_mask
 from jrsv.separation.loss import MTASSLoss
@@ -34,7 +35,6 @@ from jrsv.separation.model import MTASS
 
 MODES = ("f", "fd", "t")
 ASR_INPUTS = ("log_mag", "mag")
-TRACKS = ("speech", "singing")
 
 
 def pad_tokens(seqs: list[torch.Tensor], pad: int = -1) -> torch.Tensor:

@@ -21,13 +21,13 @@ import torch
 import yaml
 from torch import nn
 
+from jrsv.constants import DEFAULT_STFT, SAMPLE_RATE
 from jrsv.separation.model import MTASS
 
 FORMAT_VERSION = 1
 KINDS = ("jrsv", "cascade", "mtass", "asr")
-STFT_FRONTEND = {"type": "stft_log_magnitude", "sample_rate": 16000, "n_fft": 1024,
-                 "hop_length": 256, "win_length": 1024}
-FBANK_FRONTEND = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 80,
+STFT_FRONTEND = DEFAULT_STFT.to_config()
+FBANK_FRONTEND = {"type": "fbank", "sample_rate": SAMPLE_RATE, "num_mel_bins": 80,
                   "frame_length_ms": 25.0, "frame_shift_ms": 10.0}
 
 
@@ -112,7 +112,8 @@ def save_model_dir(model: nn.Module, path: str | Path, units: Iterable[str] | No
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _atomic_write(path / "model.pt", lambda p: torch.save(state, p))
     if units:
-        text = "".join(f"{u} {i}\n" for i, u in enumerate(units))
+        from jrsv.asr.tokenizer import format_units
+        text = format_units(units)
         _atomic_write(path / "units.txt", lambda p: p.write_text(text, encoding="utf-8"))
     dumped = yaml.safe_dump(conf, sort_keys=False, allow_unicode=True)
     _atomic_write(path / "config.yaml", lambda p: p.write_text(dumped, encoding="utf-8"))
@@ -148,22 +149,16 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def read_units(path: str | Path) -> list[str]:
-    """``DIR/units.txt`` -> token strings in id order."""
+    """``DIR/units.txt`` -> token strings in id order (:func:`jrsv.asr.tokenizer.read_units`)."""
+    from jrsv.asr.tokenizer import read_units as read_unit_table
     path = Path(path)
     f = path / "units.txt"
     if not f.is_file():
         raise ModelDirError(path, "missing units.txt")
-    units: dict[int, str] = {}
-    for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.rsplit(maxsplit=1)
-        if len(parts) != 2 or not parts[1].isdigit():
-            raise ModelDirError(path, f"units.txt line {n} is not '<unit> <id>': {line[:40]!r}")
-        units[int(parts[1])] = parts[0]
-    if sorted(units) != list(range(len(units))):
-        raise ModelDirError(path, "units.txt ids are not 0..N-1")
-    return [units[i] for i in range(len(units))]
+    try:
+        return read_unit_table(f)
+    except ValueError as e:
+        raise ModelDirError(path, str(e)) from None
 
 
 def build_model(conf: dict[str, Any]) -> nn.Module:
@@ -229,5 +224,23 @@ def load_model_dir(path: str | Path, device: str | torch.device = "cpu") -> nn.M
         raise ModelDirError(path, "model.pt does not match config.yaml: " + "; ".join(parts))
     model.load_state_dict(state)
     if units is not None:
+        _check_special_ids(path, model, units)
         model.units = units
     return model.to(device).eval()
+
+
+def _check_special_ids(path: Path, model: nn.Module, units: list[str]) -> None:
+    """The table must fit the ASR's output layer, and when units.txt names ``<sos/eos>`` (or
+    ``<sos>`` / ``<eos>``) the ASR's start/end ids (config ``asr.sos_id`` / ``eos_id``) must
+    point at it."""
+    asr = getattr(model, "asr", model)
+    vocab = getattr(asr, "vocab_size", None)
+    if vocab is not None and vocab != len(units):
+        raise ModelDirError(path, f"units.txt has {len(units)} units, config.yaml asr.vocab_size "
+                                  f"is {vocab}")
+    for name, key in (("sos", "<sos>"), ("eos", "<eos>")):
+        i = getattr(asr, name, None)
+        named = "<sos/eos>" in units or key in units
+        if i is not None and named and units[i] not in ("<sos/eos>", key):
+            raise ModelDirError(path, f"config.yaml asr.{name}_id is {i}, but units.txt has "
+                                      f"{units[i]!r} there (expected <sos/eos>)")

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jrsv.asr.cer import align_counts  # noqa: E402
+from jrsv.asr.tokenizer import CharTokenizer  # noqa: E402
 from jrsv.data.audio import load_audio  # noqa: E402
 from jrsv.model_io import load_model_dir  # noqa: E402
 from jrsv.nn.frontend import Fbank  # noqa: E402
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     asr = load_model_dir(a.model)
     fbank = Fbank(num_mel_bins=80)
+    tokenizer = CharTokenizer(asr.units)
     for track in ("speech", "singing"):
         manifest = a.data / "sources" / f"{track}_{a.split}.jsonl"
         rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line]
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             with torch.no_grad():
                 feats, frames = fbank(wav, torch.tensor([wav.size(1)]))
                 hyp = asr.decode(feats, frames, mode="attention_rescoring", beam_size=a.beam_size)[0]
-            c = align_counts(r["text"].replace(" ", ""), "".join(asr.units[t] for t in hyp.tokens))
+            c = align_counts(r["text"].replace(" ", ""), tokenizer.decode(hyp.tokens).replace(" ", ""))
             err[r["speaker"]] += c.errors
             ref[r["speaker"]] += c.ref_len
         per = ", ".join(f"{k} {100 * err[k] / ref[k]:.1f}" for k in sorted(ref))

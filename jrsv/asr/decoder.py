@@ -44,7 +44,7 @@ class TransformerDecoder(nn.Module):
     """Attention decoder of the U2 model.
 
     Args:
-        vocab_size: output units V (``<sos/eos>`` = V - 1).
+        vocab_size: output units V (start/end ids are the caller's: ``U2ASR.sos`` / ``eos``).
         encoder_output_size: width D of the encoder output (= decoder width).
         attention_heads, linear_units, num_blocks: block sizes (paper: 4, 2048, 6).
     """

@@ -37,32 +37,41 @@ class U2ASR(nn.Module):
     """Conformer encoder (conv2d x4) + Transformer decoder + CTC, joint loss.
 
     Args:
-        vocab_size: V (``<blank>`` = 0, ``<sos/eos>`` = V - 1).
+        vocab_size: V (``<blank>`` = 0).
         input_dim: feature dim F (80 fbank or 513 magnitude).
         encoder_conf: :class:`ConformerEncoder` keyword arguments (WeNet ``encoder_conf``).
         decoder_conf: :class:`TransformerDecoder` keyword arguments (WeNet ``decoder_conf``).
         ctc_weight: alpha in ``alpha * ctc + (1 - alpha) * att``.
         lsm_weight: label smoothing of the attention loss.
         global_cmvn: optional input normalisation (``encoder.global_cmvn``).
+        sos_id, eos_id: ids of the decoder's start / end symbols (default V - 1, the jrsv and
+            classic WeNet ``<sos/eos>``; WeNet recipes since 2024 put ``<sos/eos>`` at 2). Used by
+            training, attention beam search and attention rescoring.
     """
 
     def __init__(self, vocab_size: int, input_dim: int, encoder_conf: dict[str, Any],
                  decoder_conf: dict[str, Any], ctc_weight: float = 0.3, lsm_weight: float = 0.1,
-                 global_cmvn: GlobalCMVN | None = None, length_normalized_loss: bool = False):
+                 global_cmvn: GlobalCMVN | None = None, length_normalized_loss: bool = False,
+                 sos_id: int | None = None, eos_id: int | None = None):
         super().__init__()
         if not 0.0 <= ctc_weight <= 1.0:
             raise ValueError(f"ctc_weight must be in [0, 1], got {ctc_weight}")
         if vocab_size < 3:
             raise ValueError(f"vocab_size {vocab_size} too small (<blank>, a unit, <sos/eos>)")
+        sos = vocab_size - 1 if sos_id is None else int(sos_id)
+        eos = vocab_size - 1 if eos_id is None else int(eos_id)
+        if not (0 < sos < vocab_size and 0 < eos < vocab_size):
+            raise ValueError(f"sos_id {sos} / eos_id {eos} must be in 1..{vocab_size - 1}")
         encoder_conf = dict(encoder_conf)
         encoder_conf.setdefault("input_layer", "conv2d")
         self.config = dict(vocab_size=vocab_size, input_dim=input_dim,
                            encoder_conf=dict(encoder_conf), decoder_conf=dict(decoder_conf),
                            ctc_weight=ctc_weight, lsm_weight=lsm_weight,
                            length_normalized_loss=length_normalized_loss,
-                           cmvn_dim=int(global_cmvn.mean.numel()) if global_cmvn is not None else 0)
+                           cmvn_dim=int(global_cmvn.mean.numel()) if global_cmvn is not None else 0,
+                           sos_id=sos, eos_id=eos)
         self.vocab_size = vocab_size
-        self.sos = self.eos = vocab_size - 1
+        self.sos, self.eos = sos, eos
         self.ignore_id = IGNORE_ID
         self.ctc_weight = ctc_weight
         self.encoder = ConformerEncoder(input_dim, global_cmvn=global_cmvn, **encoder_conf)

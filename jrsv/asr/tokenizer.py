@@ -1,8 +1,12 @@
 """Character and BPE tokenizers with WeNet unit tables.
 
-``units.txt`` lines are ``<unit> <id>``: ``<blank> 0``, ``<unk> 1``, units..., ``<sos/eos> V-1``.
+``units.txt`` lines are ``<unit> <id>``. Two WeNet layouts are read: the classic one
+(``<blank> 0``, ``<unk> 1``, units..., ``<sos/eos> V-1``; what jrsv writes) and the one WeNet
+recipes write since 2024 (``<blank> 0``, ``<unk> 1``, ``<sos/eos> 2``, units...). The special ids
+are looked up, never assumed: ``<sos/eos>`` wherever the table has it, or WeNet's
+``tokenizer_conf.special_tokens`` (``<blank>``, ``<unk>``, ``<sos>``, ``<eos>``) when given.
 Chinese: one token per character, spaces removed; Latin words kept whole, upper-cased
-(WeNet aishell recipe).
+(WeNet aishell recipe). :meth:`CharTokenizer.decode` is the one detokeniser of the library.
 """
 from __future__ import annotations
 
@@ -46,33 +50,94 @@ def build_char_units(texts: Iterable[str]) -> list[str]:
 
 
 def read_units(path: str | Path) -> list[str]:
-    """Read a WeNet ``units.txt``; ids must be 0..V-1 (any order in the file)."""
+    """Read a WeNet ``units.txt`` -> unit strings in id order; ids must be 0..V-1 (any order in
+    the file). The only units.txt reader of the library; ``ValueError`` naming the file (and
+    line) on a bad table."""
     table: dict[int, str] = {}
-    for ln, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read the unit table ({e})") from e
+    for ln, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        parts = line.split()
+        parts = line.rsplit(maxsplit=1)
         if len(parts) != 2 or not parts[1].isdigit():
-            raise ValueError(f"{path}:{ln}: expected '<unit> <id>', got {line!r}")
+            raise ValueError(f"{path}:{ln}: expected '<unit> <id>', got {line[:40]!r}")
+        if int(parts[1]) in table:
+            raise ValueError(f"{path}:{ln}: id {parts[1]} given twice")
         table[int(parts[1])] = parts[0]
     if sorted(table) != list(range(len(table))):
         raise ValueError(f"{path}: ids are not 0..{len(table) - 1}")
     return [table[i] for i in range(len(table))]
 
 
+def special_ids(units: list[str], special_tokens: dict[str, int] | None = None,
+                source: str | Path = "unit table") -> dict[str, int]:
+    """``{"blank", "unk", "sos", "eos"}`` ids of a unit table.
+
+    ``special_tokens``: WeNet ``tokenizer_conf.special_tokens`` (``{"<blank>": 0, "<unk>": 1,
+    "<sos>": 2, "<eos>": 2}``), when the model's train.yaml has it; else the ids of
+    ``<blank>``, ``<unk>`` and ``<sos/eos>`` in the table. ``<blank>`` must be id 0 (CTC).
+    ``ValueError`` naming ``source`` when an id is missing, out of range or disagrees with the
+    table.
+    """
+    v = len(units)
+    if v < 3:
+        raise ValueError(f"{source}: {v} units; need <blank>, a unit and <sos/eos>")
+    index = {u: i for i, u in enumerate(units)}
+    ids = {"blank": index.get(BLANK), "unk": index.get(UNK, 1),
+           "sos": index.get(SOS_EOS, index.get("<sos>")),
+           "eos": index.get(SOS_EOS, index.get("<eos>"))}
+    for name, key in (("blank", "<blank>"), ("unk", "<unk>"), ("sos", "<sos>"), ("eos", "<eos>")):
+        if special_tokens and key in special_tokens:
+            i = special_tokens[key]
+            if not isinstance(i, int) or not 0 <= i < v:
+                raise ValueError(f"{source}: special token {key} id {i!r} is not in 0..{v - 1}")
+            if units[i] not in ({key, SOS_EOS} if name in ("sos", "eos") else {key}):
+                raise ValueError(f"{source}: special token {key} is id {i}, but the unit table "
+                                 f"has {units[i]!r} there")
+            ids[name] = i
+    if ids["blank"] != 0:
+        raise ValueError(f"{source}: <blank> must be id 0 (got {ids['blank']})")
+    if ids["sos"] is None or ids["eos"] is None:
+        raise ValueError(f"{source}: no <sos/eos> unit (and no <sos>/<eos> special tokens)")
+    return ids
+
+
+def format_units(units: Iterable[str]) -> str:
+    """Unit strings in id order -> ``units.txt`` text (``<unit> <id>`` lines)."""
+    return "".join(f"{u} {i}\n" for i, u in enumerate(units))
+
+
 def write_units(units: list[str], path: str | Path) -> None:
-    Path(path).write_text("".join(f"{u} {i}\n" for i, u in enumerate(units)), encoding="utf-8")
+    Path(path).write_text(format_units(units), encoding="utf-8")
+
+
+def detokenize(pieces: Iterable[str]) -> str:
+    """Unit strings -> text: sentencepiece ``▁`` (and a ``<space>`` unit) start a word; otherwise
+    :func:`join_tokens` (CJK characters glued, one space between two Latin words)."""
+    pieces = ["\u2581" if p == "<space>" else p for p in pieces]
+    if any("\u2581" in p for p in pieces):
+        return " ".join("".join(pieces).replace("\u2581", " ").split())
+    return join_tokens(pieces)
 
 
 class CharTokenizer:
-    """Character tokenizer over a unit table (list of units or a ``units.txt`` path)."""
+    """Character tokenizer over a unit table (list of units or a ``units.txt`` path).
 
-    def __init__(self, units: str | Path | list[str]):
+    ``special_tokens``: WeNet ``tokenizer_conf.special_tokens`` (see :func:`special_ids`).
+    Attributes ``blank_id`` (0), ``unk_id``, ``sos_id``, ``eos_id``.
+    """
+
+    def __init__(self, units: str | Path | list[str],
+                 special_tokens: dict[str, int] | None = None):
+        source = units if isinstance(units, (str, Path)) else "unit table"
         self.units = read_units(units) if isinstance(units, (str, Path)) else list(units)
-        if len(self.units) < 3 or self.units[0] != BLANK or self.units[-1] != SOS_EOS:
-            raise ValueError("unit table must start with <blank> and end with <sos/eos>")
+        ids = special_ids(self.units, special_tokens, source)
+        self.blank_id, self.unk_id, self.sos_id, self.eos_id = (
+            ids["blank"], ids["unk"], ids["sos"], ids["eos"])
         self.index = {u: i for i, u in enumerate(self.units)}
-        self.unk_id = self.index.get(UNK, 1)
 
     @property
     def vocab_size(self) -> int:
@@ -85,9 +150,12 @@ class CharTokenizer:
         return [self.index.get(t, self.unk_id) for t in split_text(text)]
 
     def decode(self, ids: Iterable[int]) -> str:
-        specials = {0, len(self.units) - 1}
-        return join_tokens(self.units[i] if 0 <= i < len(self.units) else UNK
-                           for i in ids if i not in specials)
+        """Token ids -> text (the library's one detokeniser): ``<blank>``, ``<sos>``, ``<eos>``
+        dropped, out-of-range ids shown as ``<unk>``, CJK glued, Latin words spaced
+        (``[我, 爱, HELLO, WORLD, 你]`` -> ``我爱HELLO WORLD你``), BPE ``▁`` marks words."""
+        specials = {self.blank_id, self.sos_id, self.eos_id}
+        return detokenize(self.units[i] if 0 <= i < len(self.units) else UNK
+                          for i in ids if i not in specials)
 
 
 def train_bpe(texts: Iterable[str], vocab_size: int, model_prefix: str | Path) -> Path:

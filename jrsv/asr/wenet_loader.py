@@ -4,6 +4,18 @@ Directory: ``final.pt`` (state dict), ``train.yaml``, ``units.txt``, and optiona
 global CMVN json named by the yaml (``cmvn_file`` or ``cmvn_conf.cmvn_file``; looked up as
 given, then by file name inside the directory). CMVN json: ``mean_stat``, ``var_stat``,
 ``frame_num`` (sums over frames, as WeNet's ``compute_cmvn_stats.py`` writes).
+
+Both WeNet layouts load:
+
+- before 2024: ``units.txt`` ends with ``<sos/eos>``; ``final.pt`` has no positional tables;
+- since 2024: ``units.txt`` is ``<blank> 0``, ``<unk> 1``, ``<sos/eos> 2``, then the units;
+  ``train.yaml`` has ``tokenizer_conf.special_tokens`` (``<blank>``, ``<unk>``, ``<sos>``,
+  ``<eos>``); ``final.pt`` also holds the sinusoidal tables ``encoder.embed.pos_enc.pe`` and
+  ``decoder.embed.1.pe``. jrsv computes those tables itself: a saved table is checked against
+  the sinusoid (``ValueError`` if it differs) and then dropped.
+
+The start/end ids the model uses come from the unit table / ``special_tokens``
+(:class:`CharTokenizer`), never from their position.
 """
 from __future__ import annotations
 
@@ -17,6 +29,9 @@ import yaml
 from jrsv.asr.model import U2ASR
 from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.nn.cmvn import GlobalCMVN
+from jrsv.nn.embedding import PositionalEncoding, sinusoid_table
+
+PE_ATOL = 1e-4  # saved sinusoid tables (float32, WeNet's formula) agree to ~1e-6
 
 _ENCODER_KEYS = {"output_size", "attention_heads", "linear_units", "num_blocks", "dropout_rate",
                  "positional_dropout_rate", "attention_dropout_rate", "input_layer",
@@ -51,13 +66,32 @@ def _check_conf(name: str, conf: dict[str, Any], allowed: set[str], yaml_path: P
     return {k: v for k, v in conf.items() if k in allowed}
 
 
-def wenet_config(train_yaml: str | Path) -> tuple[dict[str, Any], str | None]:
-    """Map a WeNet ``train.yaml`` to ``U2ASR`` keyword arguments; also returns the CMVN path."""
-    path = Path(train_yaml)
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         y = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise ValueError(f"{path}: cannot read the WeNet config ({e})") from e
+    if not isinstance(y, dict):
+        raise ValueError(f"{path}: not a WeNet train.yaml (not a mapping)")
+    return y
+
+
+def special_tokens(train_yaml: str | Path) -> dict[str, int] | None:
+    """``tokenizer_conf.special_tokens`` of a WeNet ``train.yaml`` (None when absent)."""
+    path = Path(train_yaml)
+    conf = (_read_yaml(path).get("tokenizer_conf") or {}).get("special_tokens")
+    if conf is None:
+        return None
+    if not isinstance(conf, dict):
+        raise ValueError(f"{path}: tokenizer_conf.special_tokens is not a mapping")
+    return dict(conf)
+
+
+def wenet_config(train_yaml: str | Path) -> tuple[dict[str, Any], str | None]:
+    """Map a WeNet ``train.yaml`` to ``U2ASR`` keyword arguments; also returns the CMVN path.
+    (The start/end ids are added by :func:`load_wenet_checkpoint` from the unit table.)"""
+    path = Path(train_yaml)
+    y = _read_yaml(path)
     if y.get("encoder", "conformer") != "conformer":
         raise ValueError(f"{path}: encoder {y['encoder']!r} not supported (only 'conformer')")
     if y.get("decoder", "transformer") != "transformer":
@@ -86,19 +120,21 @@ def _resolve(cmvn: str, directory: Path) -> Path:
 
 def load_wenet_checkpoint(directory: str | Path, checkpoint: str = "final.pt",
                           map_location: str = "cpu") -> tuple[U2ASR, CharTokenizer]:
-    """Build :class:`U2ASR` from a WeNet directory and load its weights strictly.
+    """Build :class:`U2ASR` from a WeNet directory (either layout, see the module docstring)
+    and load its weights strictly.
 
     Raises ``ValueError`` naming the checkpoint file and listing missing, unexpected and
-    shape-mismatched keys.
+    shape-mismatched keys, or naming a saved positional table that is not the sinusoid.
     """
     directory = Path(directory)
     kwargs, cmvn = wenet_config(directory / "train.yaml")
-    tokenizer = CharTokenizer(directory / "units.txt")
+    tokenizer = CharTokenizer(directory / "units.txt", special_tokens(directory / "train.yaml"))
     if tokenizer.vocab_size != kwargs["vocab_size"]:
         raise ValueError(f"{directory}: units.txt has {tokenizer.vocab_size} units, "
                          f"train.yaml output_dim is {kwargs['vocab_size']}")
     global_cmvn = load_wenet_cmvn(_resolve(cmvn, directory)) if cmvn else None
-    model = U2ASR(global_cmvn=global_cmvn, **kwargs)
+    model = U2ASR(global_cmvn=global_cmvn, sos_id=tokenizer.sos_id, eos_id=tokenizer.eos_id,
+                  **kwargs)
     ckpt = directory / checkpoint
     try:
         state = torch.load(ckpt, map_location=map_location, weights_only=True)
@@ -107,8 +143,38 @@ def load_wenet_checkpoint(directory: str | Path, checkpoint: str = "final.pt",
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+    state = drop_positional_tables(model, state, ckpt)
     load_state_dict_strict(model, state, ckpt)
     return model.eval(), tokenizer
+
+
+def drop_positional_tables(model: torch.nn.Module, state: dict[str, torch.Tensor],
+                           source: str | Path) -> dict[str, torch.Tensor]:
+    """Remove saved sinusoid tables (``<module>.pe`` of a :class:`PositionalEncoding`, shape
+    (1, L, D)) that the model computes itself, after checking each against
+    :func:`sinusoid_table`. ``ValueError`` naming ``source`` and the key if one differs."""
+    own = model.state_dict()
+    out = dict(state)
+    for key, value in state.items():
+        if key in own or not key.endswith(".pe"):
+            continue
+        try:
+            module = model.get_submodule(key[:-len(".pe")])
+        except AttributeError:
+            continue
+        if not isinstance(module, PositionalEncoding):
+            continue
+        if value.dim() != 3 or value.size(0) != 1 or value.size(2) != module.d_model:
+            raise ValueError(f"{source}: {key} has shape {tuple(value.shape)}, expected "
+                             f"(1, L, {module.d_model}) (a sinusoidal position table)")
+        want = sinusoid_table(value.size(1), module.d_model)
+        diff = float((value[0].float() - want).abs().max()) if value.numel() else 0.0
+        if not diff <= PE_ATOL:
+            raise ValueError(f"{source}: {key} is not the sinusoidal position table jrsv "
+                             f"computes (max difference {diff:.3g} > {PE_ATOL:g}); "
+                             "a model trained with other position encodings is not supported")
+        del out[key]
+    return out
 
 
 def load_state_dict_strict(model: torch.nn.Module, state: dict[str, torch.Tensor],

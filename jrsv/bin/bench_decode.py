@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-SR = 16000
+from jrsv.constants import NUM_BINS, SAMPLE_RATE
+
+SR = SAMPLE_RATE
 SIZES = {
     "paper": dict(mtass=dict(output_size=256, attention_heads=8, linear_units=1024, num_blocks=16,
                              cnn_module_kernel=33),
@@ -40,7 +42,7 @@ class EncoderCtc(nn.Module):
     def __init__(self, vocab: int, **conf):
         super().__init__()
         from jrsv.nn.encoder import ConformerEncoder
-        self.encoder = ConformerEncoder(513, input_layer="conv2d", dropout_rate=0.0, **conf)
+        self.encoder = ConformerEncoder(NUM_BINS, input_layer="conv2d", dropout_rate=0.0, **conf)
         self.ctc = nn.Module()
         self.ctc.ctc_lo = nn.Linear(conf["output_size"], vocab)
 
@@ -54,13 +56,13 @@ def build_engine(size: str, beam_size: int = 1):
     from jrsv.separation.model import MTASS
     torch.manual_seed(0)
     conf = SIZES[size]
-    mtass = MTASS(513, dropout_rate=0.0, **conf["mtass"])
+    mtass = MTASS(NUM_BINS, dropout_rate=0.0, **conf["mtass"])
     try:
         from jrsv.asr.model import U2ASR
         dec = dict(attention_heads=conf["asr"]["attention_heads"],
                    linear_units=conf["asr"]["linear_units"],
                    num_blocks=6 if size == "paper" else 1, dropout_rate=0.0)
-        asr = U2ASR(vocab_size=VOCAB, input_dim=513, encoder_conf=dict(conf["asr"], dropout_rate=0.0),
+        asr = U2ASR(vocab_size=VOCAB, input_dim=NUM_BINS, encoder_conf=dict(conf["asr"], dropout_rate=0.0),
                     decoder_conf=dec)
     except ImportError:  # only the parts greedy decoding uses
         asr = EncoderCtc(VOCAB, **conf["asr"])
@@ -107,10 +109,10 @@ def profile(size: str, seconds: float) -> str:
     """Top operators of one separation window and one 20 s ASR piece."""
     from torch.profiler import ProfilerActivity, profile as tprofile
     engine = build_engine(size)
-    mag = torch.rand(625, 513)
+    mag = torch.rand(625, NUM_BINS)
     with tprofile(activities=[ProfilerActivity.CPU]) as prof:
         engine.separate([mag])
-        engine.recognize([torch.rand(1250, 513)])
+        engine.recognize([torch.rand(1250, NUM_BINS)])
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
 
 

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 
-HOP, SR = 256, 16000
+from jrsv.constants import HOP_LENGTH as HOP
+from jrsv.constants import SAMPLE_RATE as SR
 
 
 def _frames(seconds: float) -> int:

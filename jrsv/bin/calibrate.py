@@ -26,9 +26,8 @@ import torch
 import yaml
 
 from jrsv.asr.cer import align_counts
+from jrsv.constants import SAMPLE_RATE, TRACKS
 from jrsv.decode.formats import Transcript
-
-TRACKS = ("speech", "singing")
 
 
 def threshold_grid(step: float = 0.05) -> list[float]:
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_corpora(corpora, size, seed)
     refs = build_stream(corpora, a.out, n=a.mixtures, split=a.split, seed=seed + 1,
                         music_gap_s=a.music_gap)
-    dur = len(refs["mixture"]) / 16000
+    dur = len(refs["mixture"]) / SAMPLE_RATE
     print(f"[calibrate] {a.split} stream: {a.out / 'stream.wav'} ({dur:.1f} s, {a.mixtures} "
           f"mixtures, {a.music_gap:g} s of music alone after each)", flush=True)
     t0 = time.perf_counter()

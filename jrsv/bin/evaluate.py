@@ -35,8 +35,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from jrsv.eval.decode_sets import (EvalSet, ManifestError, find_manifest, find_music_cache,
-                                   sha256_file)
+from jrsv.checksum import sha256_file
+from jrsv.constants import NUM_BINS, StftFrontend
+from jrsv.eval.decode_sets import EvalSet, ManifestError, find_manifest, find_music_cache
 from jrsv.eval.freshness import is_up_to_date, write_done
 from jrsv.eval.passes import (cascade_pass, direct_asr_pass, example_magnitudes, example_row,
                               jrsv_pass, separation_pass)
@@ -81,10 +82,8 @@ def log(msg: str) -> None:
 
 def stft_from_config(conf: dict[str, Any]) -> Stft:
     """The analysis STFT a separator was trained with (config.yaml ``frontend``)."""
-    fe = conf.get("frontend") or {}
-    fe = fe.get("separation", fe) if isinstance(fe, dict) else {}
-    return Stft(int(fe.get("n_fft", 1024)), int(fe.get("hop_length", 256)),
-                int(fe.get("win_length", 1024)))
+    fe = StftFrontend.from_config(conf.get("frontend"))
+    return Stft(fe.n_fft, fe.hop_length, fe.win_length)
 
 
 class ModelPool:
@@ -133,7 +132,7 @@ class ModelPool:
                                       f"{name} must take 80-dim fbank")
         if want in ("mtass", "jrsv"):
             bins = stft_from_config(conf).num_bins
-            dim = int(conf["mtass"].get("input_dim", 513))
+            dim = int(conf["mtass"].get("input_dim", NUM_BINS))
             if dim != bins:
                 raise ModelDirError(path, f"mtass input_dim {dim} != {bins} STFT bins")
 

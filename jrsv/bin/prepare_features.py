@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from dtssvd.onthefly import OnTheFlyMixtures
 from jrsv.asr.tokenizer import build_char_units, write_units
+from jrsv.constants import NUM_BINS, SAMPLE_RATE
 from jrsv.data.cache import cached_load
 from jrsv.nn.cmvn import CMVNAccumulator, save_cmvn
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
@@ -33,11 +34,11 @@ def clean_stats(data: Path, max_utts: int, seed: int) -> tuple[CMVNAccumulator, 
     """(fbank, log-magnitude) statistics over a random subset of clean train utterances."""
     utts = sources(data, "speech", "train") + sources(data, "singing", "train")
     random.Random(seed).shuffle(utts)
-    fb_acc, mag_acc = CMVNAccumulator(80), CMVNAccumulator(513)
+    fb_acc, mag_acc = CMVNAccumulator(80), CMVNAccumulator(NUM_BINS)
     fbank, stft, logm = Fbank().eval(), Stft(), LogMagnitude()
     cache = str(data / "cache" / "audio")
     for u in tqdm(utts[:max_utts], desc="cmvn (clean)", disable=not sys.stderr.isatty()):
-        wav = torch.from_numpy(cached_load(u.path, cache, 16000).copy()).unsqueeze(0)
+        wav = torch.from_numpy(cached_load(u.path, cache, SAMPLE_RATE).copy()).unsqueeze(0)
         fb_acc.update(fbank(wav)[0][0])
         mag_acc.update(logm(stft(wav))[0])
     return fb_acc, mag_acc
@@ -47,7 +48,7 @@ def mixture_stats(data: Path, n: int, seed: int) -> CMVNAccumulator:
     ds = OnTheFlyMixtures(sources(data, "speech", "train"), sources(data, "singing", "train"),
                           sources(data, "music", "train"), epoch_size=n, crop_seconds=4.0,
                           seed=seed, cache_dir=str(data / "cache" / "audio"))
-    acc, stft, logm = CMVNAccumulator(513), Stft(), LogMagnitude()
+    acc, stft, logm = CMVNAccumulator(NUM_BINS), Stft(), LogMagnitude()
     for ex in tqdm(ds, total=n, desc="cmvn (mixtures)", disable=not sys.stderr.isatty()):
         acc.update(logm(stft(ex["mixture"].unsqueeze(0)))[0])
     return acc

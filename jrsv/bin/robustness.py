@@ -23,10 +23,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from jrsv.constants import HOP_LENGTH as HOP
+from jrsv.constants import N_FFT, TRACKS
 from jrsv.separation.metrics import sdri
 
-TRACKS = ("speech", "singing")
-N_FFT, HOP = 1024, 256
 
 
 def quantize16(x: torch.Tensor) -> torch.Tensor:

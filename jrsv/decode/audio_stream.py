@@ -15,7 +15,7 @@ import soxr
 
 from jrsv.data.audio import AudioError  # one bad-audio error type for the whole library
 
-SAMPLE_RATE = 16000
+from jrsv.constants import SAMPLE_RATE
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au",
                     ".w64", ".rf64", ".caf")
 

@@ -16,9 +16,11 @@ import torch
 from torch import nn
 
 from jrsv.asr.search import ctc_greedy_search
+from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import DEFAULT_STFT, SAMPLE_RATE, TRACKS, StftFrontend
 from jrsv.decode.ctc import peak_confidences
+from jrsv.nn.padding import pad_sequences
 
-TRACKS = ("speech", "singing")
 MIN_ASR_FRAMES = 7  # Conv2d subsampling x4 needs at least 7 input frames
 
 
@@ -32,11 +34,7 @@ class Hypothesis:
 
 def pad_batch(mags: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """[(T_i, F)] -> (padded (B, T_max, F), lengths (B,))."""
-    lens = torch.tensor([m.size(0) for m in mags], dtype=torch.long)
-    out = mags[0].new_zeros(len(mags), int(lens.max()), mags[0].size(1))
-    for i, m in enumerate(mags):
-        out[i, :m.size(0)] = m
-    return out, lens
+    return pad_sequences(mags)
 
 
 def log_magnitude(mag: torch.Tensor) -> torch.Tensor:
@@ -53,30 +51,51 @@ class DecodeEngine:
         asr_features: magnitude (B, T, F) -> ASR input (default log(|S| + 1e-5), JRSV's input).
         device: where the models run.
         beam_size: 1 = CTC greedy search; > 1 = ``asr.decode(mode=decode_mode)``.
+        frontend: the separator's STFT (a model directory's ``frontend``); the decoder's
+            streaming STFT, frame times and VAD levels follow it.
     """
 
     def __init__(self, separator: nn.Module, asr: nn.Module, units: list[str],
                  asr_features: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  device: str | torch.device = "cpu", beam_size: int = 1,
-                 decode_mode: str = "attention_rescoring"):
+                 decode_mode: str = "attention_rescoring",
+                 frontend: StftFrontend = DEFAULT_STFT):
         self.device = torch.device(device)
         self.separator = separator.to(self.device).eval()
         self.asr = asr.to(self.device).eval()
         self.units = list(units)
+        self.tokenizer = CharTokenizer(self.units)
         self.asr_features = asr_features or log_magnitude
         self.beam_size, self.decode_mode = int(beam_size), decode_mode
+        if frontend.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"decoding reads audio at {SAMPLE_RATE} Hz; the model's front-end "
+                             f"is {frontend.sample_rate} Hz")
+        self.frontend = frontend
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (model calls)
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, device: str | torch.device = "cpu",
                        beam_size: int = 1) -> "DecodeEngine":
-        """Load ``DIR`` (``jrsv.model_io`` layout, kind ``jrsv``); raises ``ModelDirError``."""
-        from jrsv.model_io import ModelDirError, load_model_dir
+        """Load ``DIR`` (``jrsv.model_io`` layout, kind ``jrsv``), with the STFT its config.yaml
+        ``frontend`` names; raises ``ModelDirError``."""
+        from jrsv.model_io import ModelDirError, load_model_dir, read_config
         model = load_model_dir(model_dir, device="cpu")
         if not (hasattr(model, "mtass") and hasattr(model, "asr") and hasattr(model, "features")):
             raise ModelDirError(model_dir, f"decode needs a kind 'jrsv' model (separator + ASR on "
                                            f"magnitudes), got {type(model).__name__}")
-        return cls(model.mtass, model.asr, model.units, model.features, device, beam_size)
+        try:
+            frontend = StftFrontend.from_config(read_config(model_dir).get("frontend"))
+        except ValueError as e:
+            raise ModelDirError(model_dir, str(e)) from None
+        bins = (getattr(model.mtass, "config", None) or {}).get("input_dim", frontend.num_bins)
+        if bins != frontend.num_bins:
+            raise ModelDirError(model_dir, f"config.yaml frontend gives {frontend.num_bins} STFT "
+                                           f"bins, the separator takes {bins}")
+        try:
+            return cls(model.mtass, model.asr, model.units, model.features, device, beam_size,
+                       frontend=frontend)
+        except ValueError as e:
+            raise ModelDirError(model_dir, str(e)) from None
 
     @torch.inference_mode()
     def separate(self, mags: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
@@ -118,13 +137,5 @@ class DecodeEngine:
                 for i, r in enumerate(results)]
 
     def text(self, tokens: list[int]) -> str:
-        """Token ids -> text (characters joined; BPE word marks ``▁`` become spaces)."""
-        pieces = [self.units[t] if 0 <= t < len(self.units) else "<unk>" for t in tokens]
-        return detokenize(pieces)
-
-
-def detokenize(pieces: list[str]) -> str:
-    """Join token strings: sentencepiece ``▁`` starts a word, ``<space>`` is a space, other
-    units (characters) are joined as they are."""
-    text = "".join(" " if p == "<space>" else p for p in pieces)
-    return " ".join(text.replace("▁", " ").split()) if "▁" in text or "<space>" in pieces else text
+        """Token ids -> text (:meth:`jrsv.asr.tokenizer.CharTokenizer.decode`)."""
+        return self.tokenizer.decode(tokens)

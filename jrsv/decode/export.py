@@ -16,7 +16,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from jrsv.decode.engine import TRACKS, DecodeEngine, log_magnitude
+from jrsv.asr.tokenizer import write_units
+from jrsv.constants import TRACKS
+from jrsv.decode.engine import DecodeEngine, log_magnitude
 
 EXPORT_FORMATS = ("torchscript", "onnx")
 
@@ -99,8 +101,7 @@ def export_engine(engine: DecodeEngine, out_dir: str | Path, fmt: str = "torchsc
             with torch.no_grad():
                 diff = max_abs_diff(graph(*check_in), loaded(*check_in))
         manifest["models"][name] = {"file": path.name, "max_abs_diff_vs_eager": diff}
-    (out_dir / "units.txt").write_text("".join(f"{u} {i}\n" for i, u in enumerate(engine.units)),
-                                       encoding="utf-8")
+    write_units(engine.units, out_dir / "units.txt")
     (out_dir / "export.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 FORMATS = ("json", "txt", "srt", "vtt")
-TRACKS = ("speech", "singing")
+from jrsv.constants import TRACKS
 
 
 @dataclass

@@ -18,15 +18,15 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from jrsv.constants import DEFAULT_STFT, FRAMES_PER_SEC, TRACKS, StftFrontend
 from jrsv.decode.audio_stream import SAMPLE_RATE, AudioError
-from jrsv.decode.engine import TRACKS, DecodeEngine, Hypothesis
+from jrsv.decode.engine import DecodeEngine, Hypothesis
 from jrsv.decode.formats import Segment, Token, Transcript
-from jrsv.decode.stft_stream import HOP, StreamingIstft, StreamingStft
-from jrsv.decode.stitching import FRAME_SEC, PieceTokens, owned_tokens
+from jrsv.decode.stft_stream import StreamingIstft, StreamingStft
+from jrsv.decode.stitching import PieceTokens, owned_tokens
 from jrsv.decode.vad import AsrPiece, TrackSegmenter, VadConfig
 from jrsv.decode.windowing import StitchedChunk, WindowedSeparation, WindowJob
 
-FRAMES_PER_SEC = SAMPLE_RATE / HOP  # 62.5
 DEFAULT_MIN_CONFIDENCE = 0.5  # confidence gate of a model that was not calibrated
 
 
@@ -39,28 +39,43 @@ def model_min_confidence(model_conf: dict) -> float:
 
 @dataclass
 class DecodeConfig:
-    """Decoding settings (seconds are converted to 16 ms STFT frames)."""
+    """Decoding settings (seconds are converted to STFT frames, 16 ms with the default
+    front-end)."""
     window_sec: float = 10.0
     overlap_sec: float = 2.0
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # mean CTC peak posterior of a piece's tokens
     vad: VadConfig = field(default_factory=VadConfig)
 
-    def window_frames(self) -> tuple[int, int]:
-        w, o = round(self.window_sec * FRAMES_PER_SEC), round(self.overlap_sec * FRAMES_PER_SEC)
+    def window_frames(self, frames_per_sec: float = FRAMES_PER_SEC) -> tuple[int, int]:
+        """(window, overlap) in frames at ``frames_per_sec`` (the model's front-end)."""
+        w, o = round(self.window_sec * frames_per_sec), round(self.overlap_sec * frames_per_sec)
         if not 0 <= o < w:
             raise ValueError(f"need 0 <= --overlap-sec ({self.overlap_sec}) < --window-sec "
                              f"({self.window_sec})")
         return w, o
 
 
+def whole_input_config() -> DecodeConfig:
+    """The streaming decoder with one separation window and one ASR piece per track over the
+    whole input, every token kept: what the recipe's whole-utterance scoring computes
+    (``JRSV.transcribe``; tests/test_eval_decode_parity.py checks the tokens are the same)."""
+    forever = 10_000_000.0  # seconds: longer than any input, so one window / one piece
+    return DecodeConfig(window_sec=forever, overlap_sec=0.0, min_confidence=0.0,
+                        vad=VadConfig(abs_db=-float("inf"), rel_db=-float("inf"),
+                                      max_frames=round(forever * FRAMES_PER_SEC),
+                                      overlap_frames=0))
+
+
 class StemWriter:
     """Separated tracks as 16 kHz wavs ``DIR/NAME.speech.wav``, ``DIR/NAME.singing.wav``
-    (inverse STFT with the mixture phase), written to ``.tmp`` and renamed on success."""
+    (inverse STFT of ``frontend`` with the mixture phase), written to ``.tmp`` and renamed on
+    success."""
 
-    def __init__(self, out_dir: str | os.PathLike, name: str):
+    def __init__(self, out_dir: str | os.PathLike, name: str,
+                 frontend: StftFrontend = DEFAULT_STFT):
         self.paths = {t: Path(out_dir) / f"{name}.{t}.wav" for t in TRACKS}
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        self.istft = {t: StreamingIstft() for t in TRACKS}
+        self.istft = {t: StreamingIstft.from_frontend(frontend) for t in TRACKS}
         self.files = {t: sf.SoundFile(str(p) + ".tmp", "w", SAMPLE_RATE, 1, "FLOAT", format="WAV")
                       for t, p in self.paths.items()}
 
@@ -98,9 +113,10 @@ class DecodeSession:
         self.name, self.source, self.engine = name, source or name, engine
         self.config = config or DecodeConfig()
         self._blocks = iter(blocks)
-        self.stft = StreamingStft()
-        self.windows = WindowedSeparation(*self.config.window_frames())
-        self.segmenters = {t: TrackSegmenter(t, self.config.vad) for t in TRACKS}
+        self.frontend: StftFrontend = getattr(engine, "frontend", DEFAULT_STFT)
+        self.stft = StreamingStft.from_frontend(self.frontend)
+        self.windows = WindowedSeparation(*self.config.window_frames(self.frontend.frames_per_sec))
+        self.segmenters = {t: TrackSegmenter(t, self.config.vad, self.frontend) for t in TRACKS}
         self._stems_dir = stems_dir
         self.stems: StemWriter | None = None          # opened with the first separated frames
         self.sep_jobs: deque[WindowJob] = deque()
@@ -136,7 +152,7 @@ class DecodeSession:
         if self._stems_dir is not None:
             if self.stems is None:
                 try:
-                    self.stems = StemWriter(self._stems_dir, self.name)
+                    self.stems = StemWriter(self._stems_dir, self.name, self.frontend)
                 except OSError as e:
                     raise OSError(f"{self.source}: cannot write stems to {self._stems_dir} "
                                   f"({e.strerror or e})") from None
@@ -156,9 +172,11 @@ class DecodeSession:
         text = self.engine.text([t.token for t in toks])
         if not text.strip():
             return
-        end = min(piece.own_end * FRAME_SEC, self.samples_read / SAMPLE_RATE)
-        seg = Segment(piece.own_start * FRAME_SEC, end, text, conf,
-                      [Token(self.engine.text([t.token]), t.time, t.confidence) for t in toks])
+        fs = self.frontend.frame_sec
+        end = min(piece.own_end * fs, self.samples_read / SAMPLE_RATE)
+        seg = Segment(piece.own_start * fs, end, text, conf,
+                      [Token(self.engine.text([t.token]), t.frame * fs, t.confidence)
+                       for t in toks])
         self.transcript.track(piece.track).append(seg)
         self.new_segments.append((piece.track, seg))
 

@@ -7,23 +7,40 @@ from __future__ import annotations
 
 import torch
 
-N_FFT, HOP = 1024, 256
+from jrsv.constants import HOP_LENGTH as HOP
+from jrsv.constants import N_FFT, StftFrontend
+
+
+def stft_window(n_fft: int, win_length: int | None = None) -> torch.Tensor:
+    """(n_fft,) Hann window of ``win_length`` samples zero-padded in the middle of ``n_fft``
+    (what ``torch.stft`` uses)."""
+    win_length = n_fft if win_length is None else win_length
+    if not 0 < win_length <= n_fft:
+        raise ValueError(f"need 0 < win_length ({win_length}) <= n_fft ({n_fft})")
+    left = (n_fft - win_length) // 2
+    return torch.nn.functional.pad(torch.hann_window(win_length), (left, n_fft - win_length - left))
 
 
 class StreamingStft:
     """push(samples (n,)) -> complex frames (k, F); finish() -> the remaining frames.
 
     After finish() the total frame count is ``N // hop + 1`` for N samples, like ``torch.stft``.
+    ``win_length`` defaults to ``n_fft``; :meth:`from_frontend` takes all three from a model's
+    ``frontend``.
     """
 
-    def __init__(self, n_fft: int = N_FFT, hop: int = HOP):
+    def __init__(self, n_fft: int = N_FFT, hop: int = HOP, win_length: int | None = None):
         self.n_fft, self.hop, self.half = n_fft, hop, n_fft // 2
-        self.window = torch.hann_window(n_fft)
+        self.window = stft_window(n_fft, win_length)
         self._buf = torch.zeros(0)        # padded-signal samples not yet fully consumed
         self._head = torch.zeros(0)       # original samples kept until the start pad is built
         self._tail = torch.zeros(0)       # last ``half + 1`` original samples (end reflect pad)
         self._started = False
         self.num_samples = 0
+
+    @classmethod
+    def from_frontend(cls, frontend: StftFrontend) -> "StreamingStft":
+        return cls(frontend.n_fft, frontend.hop_length, frontend.win_length)
 
     def _frames(self, final: bool) -> torch.Tensor:
         n = self._buf.numel()
@@ -72,14 +89,18 @@ class StreamingIstft:
     trimmed to the original length like ``torch.istft(center=True, length=N)``.
     """
 
-    def __init__(self, n_fft: int = N_FFT, hop: int = HOP):
+    def __init__(self, n_fft: int = N_FFT, hop: int = HOP, win_length: int | None = None):
         self.n_fft, self.hop, self.half = n_fft, hop, n_fft // 2
-        self.window = torch.hann_window(n_fft)
+        self.window = stft_window(n_fft, win_length)
         self._acc = torch.zeros(0)        # overlap-add accumulator from padded position _pos
         self._env = torch.zeros(0)        # window^2 envelope, same positions
         self._pos = 0                     # padded-signal position of _acc[0]
         self._frames_in = 0
         self._emitted = 0                 # original-signal samples emitted
+
+    @classmethod
+    def from_frontend(cls, frontend: StftFrontend) -> "StreamingIstft":
+        return cls(frontend.n_fft, frontend.hop_length, frontend.win_length)
 
     def push(self, spec: torch.Tensor) -> torch.Tensor:
         """spec (k, F) complex -> (m,) float32 final samples."""

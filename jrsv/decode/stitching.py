@@ -4,14 +4,18 @@ Each recognised piece starts at STFT frame ``start``; its tokens carry CTC peak 
 frames (x4 subsampling -> STFT frames). A token is kept only by the piece whose *owned* region
 ``[own_start, own_end)`` contains its peak time. Owned regions of consecutive pieces meet in the
 middle of their overlap, so every word is emitted exactly once: a word in the overlap is seen by
-both pieces, but its peak lies on one side of the middle.
+both pieces, but its peak lies on one side of the middle -- provided both pieces put it on the
+same encoder-frame grid, i.e. overlapping pieces start a multiple of :data:`SUBSAMPLING` frames
+apart (:class:`jrsv.decode.vad.TrackSegmenter` cuts them so). Pieces 1,125 frames apart would
+place one word at frame 5688 in one and 5685 in the other, on either side of a border at 5688,
+and lose it; :func:`stitch_tokens` refuses such pieces.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SUBSAMPLING = 4            # encoder frame = 4 STFT frames
-FRAME_SEC = 256 / 16000    # STFT hop
+from jrsv.constants import FRAME_SEC, SUBSAMPLING  # encoder frame = 4 STFT frames of 16 ms
+
 ENC_FRAME_SEC = SUBSAMPLING * FRAME_SEC  # 64 ms
 
 
@@ -57,13 +61,19 @@ def owned_tokens(piece: PieceTokens) -> list[StitchedToken]:
 def stitch_tokens(pieces: list[PieceTokens]) -> list[StitchedToken]:
     """Merge overlapping pieces (sorted by start) into one token sequence without duplicates.
 
-    Owned regions must not overlap (``own_end`` of one <= ``own_start`` of the next).
+    Owned regions must not overlap (``own_end`` of one <= ``own_start`` of the next), and
+    pieces that overlap (the next starts before this one's owned region ends) must start a
+    multiple of :data:`SUBSAMPLING` frames apart; ``ValueError`` otherwise.
     """
     ordered = sorted(pieces, key=lambda p: p.start)
     for a, b in zip(ordered, ordered[1:]):
         if a.own_end > b.own_start:
             raise ValueError(f"owned regions overlap: [{a.own_start}, {a.own_end}) and "
                              f"[{b.own_start}, {b.own_end})")
+        if b.start < a.own_end and (b.start - a.start) % SUBSAMPLING:
+            raise ValueError(f"overlapping pieces starting at frames {a.start} and {b.start} are "
+                             f"not on the same {SUBSAMPLING}-frame grid (a word near the border "
+                             f"at {a.own_end} could be lost or duplicated)")
     out: list[StitchedToken] = []
     for p in ordered:
         out.extend(owned_tokens(p))

@@ -4,17 +4,22 @@ A frame is active when the separated track is loud in absolute terms (``abs_db``
 relative to the mixture (``rel_db``): a separator that removed the music leaves a near-silent
 speech/singing track for music-only input, which the relative gate rejects. Active regions are
 padded, merged across short gaps and cut into pieces of at most ``max_frames`` that overlap by
-``overlap_frames``; each piece "owns" the frames up to the middle of its overlaps.
+at least ``overlap_frames``; each piece "owns" the frames up to the middle of its overlaps.
+
+Consecutive pieces of one segment start a multiple of the encoder's subsampling factor
+(:data:`jrsv.constants.SUBSAMPLING`, 4) apart, so both pieces place a word in the overlap
+on the same 4-frame grid and exactly one of them owns it (the overlap grows by up to 3 frames to
+get there).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
-from jrsv.decode.stft_stream import N_FFT
-
-_WIN_POWER = float(torch.hann_window(N_FFT).pow(2).sum())
+from jrsv.constants import DEFAULT_STFT, SUBSAMPLING, StftFrontend
+from jrsv.decode.stft_stream import stft_window
 
 
 @dataclass
@@ -25,7 +30,18 @@ class VadConfig:
     min_silence_frames: int = 30   # gaps shorter than 0.48 s do not end a segment
     min_active_frames: int = 8     # shorter bursts are dropped
     max_frames: int = 1250         # 20 s
-    overlap_frames: int = 125      # 2 s between consecutive pieces of one long segment
+    overlap_frames: int = 125      # 2 s between consecutive pieces of one long segment (at least;
+                                   # rounded up so pieces start a multiple of 4 frames apart)
+
+    def piece_step(self) -> int:
+        """Frames between the starts of consecutive pieces of one segment: ``max_frames -
+        overlap_frames`` rounded down to a multiple of :data:`SUBSAMPLING`."""
+        step = (self.max_frames - self.overlap_frames) // SUBSAMPLING * SUBSAMPLING
+        if self.overlap_frames < 0 or step < SUBSAMPLING:
+            raise ValueError(f"VAD pieces: need 0 <= overlap_frames ({self.overlap_frames}) and "
+                             f"max_frames - overlap_frames >= {SUBSAMPLING} "
+                             f"(max_frames {self.max_frames})")
+        return step
 
 
 @dataclass
@@ -40,26 +56,34 @@ class AsrPiece:
     segment: int
 
 
-def frame_db(mag: torch.Tensor) -> torch.Tensor:
-    """mag (T, F) one-sided STFT magnitude (n_fft 1024) -> (T,) frame RMS level in dBFS."""
+def frame_db(mag: torch.Tensor, frontend: StftFrontend = DEFAULT_STFT) -> torch.Tensor:
+    """mag (T, F) one-sided STFT magnitude of ``frontend`` (even n_fft) -> (T,) frame RMS
+    level in dBFS."""
     p = mag.float().pow(2)
-    energy = (2 * p.sum(-1) - p[:, 0] - p[:, -1]) / N_FFT  # Parseval: sum (w x)^2
-    return 10 * torch.log10(energy / _WIN_POWER + 1e-12)
+    energy = (2 * p.sum(-1) - p[:, 0] - p[:, -1]) / frontend.n_fft  # Parseval: sum (w x)^2
+    return 10 * torch.log10(energy / _window_power(frontend.n_fft, frontend.win_length) + 1e-12)
 
 
-def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig) -> torch.Tensor:
+@lru_cache(maxsize=8)
+def _window_power(n_fft: int, win_length: int) -> float:
+    return float(stft_window(n_fft, win_length).pow(2).sum())
+
+
+def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig,
+                  frontend: StftFrontend = DEFAULT_STFT) -> torch.Tensor:
     """(T, F), (T, F) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
-    t_db, m_db = frame_db(track_mag), frame_db(mix_mag)
+    t_db, m_db = frame_db(track_mag, frontend), frame_db(mix_mag, frontend)
     return (t_db > cfg.abs_db) & (t_db - m_db > cfg.rel_db)
 
 
 class TrackSegmenter:
-    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`."""
+    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`.
+    ``frontend``: the STFT the magnitudes come from (for the dBFS levels)."""
 
-    def __init__(self, track: str, cfg: VadConfig | None = None):
-        self.track, self.cfg = track, cfg or VadConfig()
-        if not 0 <= self.cfg.overlap_frames < self.cfg.max_frames:
-            raise ValueError("VAD overlap must be smaller than the maximum piece length")
+    def __init__(self, track: str, cfg: VadConfig | None = None,
+                 frontend: StftFrontend = DEFAULT_STFT):
+        self.track, self.cfg, self.frontend = track, cfg or VadConfig(), frontend
+        self._step = self.cfg.piece_step()
         self._buf: torch.Tensor | None = None   # magnitudes from frame _buf_start
         self._buf_start = 0
         self._t = 0                 # next frame index
@@ -77,7 +101,7 @@ class TrackSegmenter:
         self._buf = track_mag if self._buf is None else torch.cat([self._buf, track_mag])
         pieces: list[AsrPiece] = []
         c = self.cfg
-        for flag in active_frames(track_mag, mix_mag, c).tolist():
+        for flag in active_frames(track_mag, mix_mag, c, self.frontend).tolist():
             t = self._t
             if self._seg_start < 0:
                 if flag:
@@ -97,12 +121,13 @@ class TrackSegmenter:
         return pieces
 
     def _cut_piece(self) -> AsrPiece:
-        """Full-length piece of a long segment; the next one starts ``overlap`` frames earlier."""
-        c = self.cfg
-        end = self._piece_start + c.max_frames
-        own_end = end - c.overlap_frames // 2
+        """Full-length piece of a long segment; the next one starts :meth:`VadConfig.piece_step`
+        frames later (on the same subsampling grid), ownership changes mid-overlap."""
+        end = self._piece_start + self.cfg.max_frames
+        nxt = self._piece_start + self._step
+        own_end = nxt + (end - nxt) // 2
         piece = self._piece(self._piece_start, end, self._own_start, own_end)
-        self._piece_start, self._own_start = end - c.overlap_frames, own_end
+        self._piece_start, self._own_start = nxt, own_end
         return piece
 
     def _piece(self, start: int, end: int, own_start: int, own_end: int) -> AsrPiece:

@@ -7,7 +7,6 @@ filled up to a budget of padded STFT frames. Every tensor is padded with zeros o
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -16,8 +15,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from dtssvd.onthefly import ManifestMixtures
+from jrsv.constants import HOP_LENGTH
+from jrsv.nn.padding import pad_sequences
 
-HOP = 256                       # STFT hop of the separator front-end (frames = samples // HOP + 1)
+HOP = HOP_LENGTH  # STFT hop of the separator front-end (frames = samples // HOP + 1)
 
 
 class ManifestError(RuntimeError):
@@ -45,14 +46,6 @@ def find_music_cache(manifest: Path, data: Path) -> Path | None:
         if c.is_dir():
             return c
     return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def row_samples(row: dict) -> int:
@@ -125,7 +118,7 @@ class Batch:
 
 def pad_stack(xs: list[torch.Tensor]) -> torch.Tensor:
     """[(N_i,)] -> (B, max N_i) zero-padded."""
-    return torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)
+    return pad_sequences(xs)[0]
 
 
 class _Rows(Dataset):

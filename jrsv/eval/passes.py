@@ -21,11 +21,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from jrsv.constants import TRACKS
 from jrsv.eval.decode_sets import Batch, EvalSet, pad_stack
 from jrsv.eval.tally import UNMIXED, CerTally, SdriTally
 from jrsv.nn.frontend import Fbank, Stft
 
-TRACKS = ("speech", "singing")
 
 
 def _progress(evalset: EvalSet, desc: str) -> Iterator[tuple[Batch, Callable[[], None]]]:

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 OVERLAPS = ("0.0", "0.1", "0.3", "0.5", "1.0")
-TRACKS = ("speech", "singing")
 
 
 @dataclass

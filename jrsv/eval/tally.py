@@ -14,20 +14,18 @@ from typing import Sequence
 import torch
 
 from jrsv.asr.cer import ErrorCounts, align_counts
-from jrsv.asr.tokenizer import BLANK, SOS_EOS, join_tokens, split_text
+from jrsv.asr.tokenizer import CharTokenizer, split_text
 from jrsv.eval.scores import cer_from_counts
 from jrsv.separation.metrics import sdr
 
 UNMIXED = "unmixed"
 
 
-def hypothesis_text(tokens: Sequence[int], units: Sequence[str]) -> str:
-    """Token ids -> text. ``<blank>`` / ``<sos/eos>`` dropped; BPE pieces (``▁``) joined as words."""
-    pieces = [units[t] if 0 <= t < len(units) else "<unk>" for t in tokens]
-    pieces = [p for p in pieces if p not in (BLANK, SOS_EOS)]
-    if any("\u2581" in p for p in pieces):
-        return "".join(pieces).replace("\u2581", " ").strip()
-    return join_tokens(pieces)
+def hypothesis_text(tokens: Sequence[int], units: Sequence[str] | CharTokenizer) -> str:
+    """Token ids -> text with :meth:`CharTokenizer.decode` (``units``: a unit table or a
+    tokenizer)."""
+    tok = units if isinstance(units, CharTokenizer) else CharTokenizer(list(units))
+    return tok.decode(tokens)
 
 
 class CerTally:
@@ -35,13 +33,14 @@ class CerTally:
 
     def __init__(self, units: Sequence[str]):
         self.units = list(units)
+        self.tokenizer = CharTokenizer(self.units)
         self.counts: dict[str, dict[str, ErrorCounts]] = {}
         self.lines: list[str] = []
 
     def add(self, key: str, track: str, utt_id: str, ref_text: str,
             tokens: Sequence[int]) -> ErrorCounts:
         """Score one hypothesis (token ids) against one reference text."""
-        hyp = hypothesis_text(tokens, self.units)
+        hyp = hypothesis_text(tokens, self.tokenizer)
         c = align_counts(split_text(ref_text), split_text(hyp))
         per = self.counts.setdefault(key, {})
         per[track] = per.get(track, ErrorCounts()) + c

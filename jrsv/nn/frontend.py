@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-SAMPLE_RATE = 16000
+from jrsv.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE, WIN_LENGTH
 
 
 class Stft(nn.Module):
@@ -15,7 +15,8 @@ class Stft(nn.Module):
     Defaults follow the paper: 16 kHz, Hann window 1024, hop 256 -> 513 bins.
     """
 
-    def __init__(self, n_fft: int = 1024, hop_length: int = 256, win_length: int = 1024):
+    def __init__(self, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
+                 win_length: int = WIN_LENGTH):
         super().__init__()
         self.n_fft, self.hop_length, self.win_length = n_fft, hop_length, win_length
         self.register_buffer("window", torch.hann_window(win_length), persistent=False)

@@ -23,10 +23,10 @@ from typing import Mapping
 import torch
 from torch import nn
 
+from jrsv.constants import TRACKS
 from jrsv.nn.frontend import Stft
 from jrsv.nn.mask import make_non_pad_mask
 
-TRACKS = ("speech", "singing")
 CONSISTENCY = ("mixture", "stft", "none")
 
 

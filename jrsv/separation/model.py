@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from jrsv.constants import NUM_BINS
 from jrsv.nn.cmvn import GlobalCMVN
 from jrsv.nn.encoder import ConformerEncoder
 from jrsv.nn.frontend import LogMagnitude
@@ -44,7 +45,7 @@ class MTASS(nn.Module):
         global_cmvn: optional :class:`GlobalCMVN` applied after the input transform.
     """
 
-    def __init__(self, input_dim: int = 513, output_size: int = 256, attention_heads: int = 8,
+    def __init__(self, input_dim: int = NUM_BINS, output_size: int = 256, attention_heads: int = 8,
                  linear_units: int = 1024, num_blocks: int = 16, cnn_module_kernel: int = 33,
                  dropout_rate: float = 0.1, output: str = "mask",
                  heads: tuple[str, ...] | list[str] = ("speech", "singing"),
@@ -86,7 +87,7 @@ class MTASS(nn.Module):
         unknown = set(conf) - set(inspect.signature(cls.__init__).parameters) - {"self"}
         if unknown:
             raise ValueError(f"unknown MTASS config keys: {sorted(unknown)}")
-        dim = int(conf.get("input_dim", 513))
+        dim = int(conf.get("input_dim", NUM_BINS))
         if isinstance(cmvn, Mapping):
             conf["global_cmvn"] = GlobalCMVN(torch.tensor(cmvn["mean"]), torch.tensor(cmvn["istd"]))
         elif cmvn:
@@ -120,7 +121,7 @@ class MTASS(nn.Module):
         return outs
 
 
-def mtass_num_params(input_dim: int = 513, output_size: int = 256, attention_heads: int = 8,
+def mtass_num_params(input_dim: int = NUM_BINS, output_size: int = 256, attention_heads: int = 8,
                      linear_units: int = 1024, num_blocks: int = 16, cnn_module_kernel: int = 33,
                      num_heads: int = 2) -> int:
     """Trainable-parameter count of :class:`MTASS` from its layer sizes (BatchNorm conv norm).

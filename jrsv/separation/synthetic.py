@@ -11,7 +11,7 @@ import math
 
 import torch
 
-SAMPLE_RATE = 16000
+from jrsv.constants import SAMPLE_RATE
 
 
 def _harmonic(f0: torch.Tensor, n_harm: int, sr: int, gen: torch.Generator) -> torch.Tensor:

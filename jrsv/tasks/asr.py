@@ -15,13 +15,14 @@ from jrsv.asr.cer import corpus_cer
 from jrsv.asr.model import U2ASR
 from jrsv.asr.search import ctc_greedy_search
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import NUM_BINS, SAMPLE_RATE
 from jrsv.data.audio import AudioError
 from jrsv.data.cache import cached_load
 from jrsv.data.records import Utterance
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.tasks import common
 
-TRACKS = {"speech": ("speech",), "singing": ("singing",), "multi": ("speech", "singing")}
+TRACK_SETS = {"speech": ("speech",), "singing": ("singing",), "multi": ("speech", "singing")}
 
 
 class UtteranceDataset(Dataset):
@@ -39,7 +40,7 @@ class UtteranceDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         u = self.utts[i]
         try:
-            wav = torch.from_numpy(cached_load(u.path, self.cache_dir, 16000).copy())
+            wav = torch.from_numpy(cached_load(u.path, self.cache_dir, SAMPLE_RATE).copy())
         except (AudioError, OSError) as e:  # reported by name, replaced by silence of 0.5 s
             self.skipped.append(str(e))
             wav = torch.zeros(8000)
@@ -108,11 +109,11 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, Dataset, Dataset, Any]:
     tok = common.tokenizer(data["dir"])
     feature = m.get("feature", "fbank")
     cmvn = common.cmvn(data["dir"], "fbank" if feature == "fbank" else "logmag_clean")
-    asr = U2ASR(vocab_size=tok.vocab_size, input_dim=80 if feature == "fbank" else 513,
+    asr = U2ASR(vocab_size=tok.vocab_size, input_dim=80 if feature == "fbank" else NUM_BINS,
                 encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
                 ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
                 global_cmvn=cmvn)
-    kinds = TRACKS[data.get("track", "multi")]
+    kinds = TRACK_SETS[data.get("track", "multi")]
     cache = str(Path(data["dir"]) / "cache" / "audio")
 
     def utts(split: str) -> list[Utterance]:

@@ -8,11 +8,13 @@ import torch
 from torch import nn
 
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import HOP_LENGTH
 from jrsv.data.manifest import read_jsonl
 from jrsv.data.records import MusicTrack, Utterance
 from jrsv.nn.cmvn import GlobalCMVN, load_cmvn
+from jrsv.nn.padding import pad_sequences
 
-HOP = 256
+HOP = HOP_LENGTH
 
 
 def sources(data_dir: str | Path, kind: str, split: str) -> list:
@@ -44,21 +46,13 @@ def cmvn(data_dir: str | Path, name: str) -> GlobalCMVN:
 
 
 def pad_waveforms(wavs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """list of (N_i,) -> (B, N) zero-padded, lengths (B,)."""
-    lens = torch.tensor([int(w.numel()) for w in wavs])
-    out = torch.zeros(len(wavs), int(lens.max()))
-    for i, w in enumerate(wavs):
-        out[i, :w.numel()] = w
-    return out, lens
+    """list of (N_i,) -> (B, N) zero-padded float32, lengths (B,)."""
+    return pad_sequences([w.reshape(-1).float() for w in wavs])
 
 
 def pad_token_lists(seqs: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """list of token id lists -> (B, L) padded with -1, lengths (B,)."""
-    lens = torch.tensor([len(s) for s in seqs])
-    out = torch.full((len(seqs), max(1, int(lens.max()) if len(seqs) else 1)), -1, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-    return out, lens
+    """list of token id lists -> (B, L >= 1) padded with -1, lengths (B,)."""
+    return pad_sequences([torch.tensor(s, dtype=torch.long) for s in seqs], value=-1, min_len=1)
 
 
 def stft_frames(samples: torch.Tensor) -> torch.Tensor:

@@ -6,11 +6,12 @@ from typing import Any, Sequence
 
 import torch
 
+from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.constants import SAMPLE_RATE, TRACKS
 from jrsv.nn.frontend import Stft
 from jrsv.separation.metrics import sdr
 from jrsv.tasks import common
 
-TRACKS = ("speech", "singing")
 
 
 def take(dataset: Any, n: int) -> list[dict]:
@@ -50,10 +51,10 @@ def log_separation(writer: Any, step: int, mtass: torch.nn.Module, items: Sequen
         if vals:
             means[t] = sum(vals) / len(vals)
             writer.add_scalar(f"dev_sdr/{t}", means[t], step)
-    writer.add_audio("example/mixture", items[0]["mixture"].unsqueeze(0), step, sample_rate=16000)
+    writer.add_audio("example/mixture", items[0]["mixture"].unsqueeze(0), step, sample_rate=SAMPLE_RATE)
     for t in TRACKS:
         peak = float(ests[0][t].abs().max().clamp(min=1.0))
-        writer.add_audio(f"example/{t}", (ests[0][t] / peak).unsqueeze(0), step, sample_rate=16000)
+        writer.add_audio(f"example/{t}", (ests[0][t] / peak).unsqueeze(0), step, sample_rate=SAMPLE_RATE)
     return means
 
 
@@ -63,6 +64,7 @@ def log_transcripts(writer: Any, step: int, model: torch.nn.Module, items: Seque
     if writer is None or not items:
         return
     device = next(model.parameters()).device
+    tokenizer = CharTokenizer(list(units))
     lines = []
     for it in items:
         wav = it["mixture"].to(device).unsqueeze(0)
@@ -70,6 +72,6 @@ def log_transcripts(writer: Any, step: int, model: torch.nn.Module, items: Seque
         hyps = model.transcribe(mag, common.stft_frames(torch.tensor([wav.size(1)])).to(device),
                                 mode="ctc_greedy_search")
         for t in TRACKS:
-            hyp = "".join(units[i] for i in hyps[t][0].tokens if 0 <= i < len(units))
+            hyp = tokenizer.decode(hyps[t][0].tokens)
             lines.append(f"{t} REF: {it[f'{t}_text']}  \n{t} HYP: {hyp}")
     writer.add_text("dev/transcripts", "  \n".join(lines), step)

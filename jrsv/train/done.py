@@ -1,20 +1,12 @@
 """``done`` marker: written when training finishes, holding the final checkpoint's sha256."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
+from jrsv.checksum import sha256_file
+
 DONE = "done"
-
-
-def sha256_file(path: str, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_done(model_dir: str, final_path: str) -> str:
