@@ -20,7 +20,7 @@ stop_stage=6
 config=tiny            # tiny | paper: picks conf/*_${config}.yaml
 corpus=generated       # "generated" (mini corpora made here) or a directory holding
                        # data_aishell/, OpenSinger/ and musdb18hq/ (the real corpora)
-preset=mini            # size of the generated corpora: tiny | mini | base (see dtssvd/synth/config.py)
+preset=mini            # size of the generated corpora: tiny | mini | base | large (dtssvd/synth/config.py)
 data=data              # manifests, dev/test lists, cmvn, units
 exp=exp                # models, scores, report
 seed=777
