@@ -13,9 +13,12 @@
 # stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset=base
-data=data_base
-exp=exp_base
+preset=large          # natural-text corpora with 350 voices (dtssvd/synth/config.py)
+data=data_large
+exp=exp_large
+asr_steps=2400        # ASR-multi (clean fbank) step budget
+mtass_steps=750       # MTASS + L_dis + L_cst
+jrsv_steps=400        # JRSV-f and JRSV-f-d each
 out=../../models/default
 python=${PYTHON:-python}
 . ./utils/parse_options.sh
@@ -23,10 +26,10 @@ python=${PYTHON:-python}
 run() { PYTHON=$python ./run.sh --config tiny --corpus generated --preset "$preset" \
   --data "$data" --exp "$exp" "$@"; }
 run --stage 0 --stop-stage 1
-run --stage 2 --stop-stage 2 --only asr_multi --override "train.max_steps=2400"
-run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=750"
+run --stage 2 --stop-stage 2 --only asr_multi --override "train.max_steps=$asr_steps"
+run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=$mtass_steps"
 run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" \
-  --override "train.max_steps=400 model.asr_init=$exp/asr_multi"
+  --override "train.max_steps=$jrsv_steps model.asr_init=$exp/asr_multi"
 run --stage 5 --stop-stage 6 --beam-size 10
 $python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
   --made-by "cd recipes/dtssvd && local/train_default_model.sh"
