@@ -21,6 +21,7 @@ import torch
 import yaml
 from torch import nn
 
+from jrsv.atomic import atomic_path
 from jrsv.separation.model import MTASS
 
 FORMAT_VERSION = 1
@@ -40,9 +41,8 @@ class ModelDirError(RuntimeError):
 
 
 def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _asr_class():

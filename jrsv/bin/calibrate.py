@@ -26,6 +26,7 @@ import torch
 import yaml
 
 from jrsv.asr.cer import align_counts
+from jrsv.atomic import atomic_write_text
 from jrsv.decode.formats import Transcript
 
 TRACKS = ("speech", "singing")
@@ -82,9 +83,7 @@ CARD_SECTION = "## Confidence gate"
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from jrsv.atomic import atomic_path
 from jrsv.data.audio import AudioError, read_audio, resample
 from jrsv.data.records import MusicTrack, ReadReport
 
@@ -63,8 +64,6 @@ def cached_music(track: MusicTrack, cache_dir: str, target_sr: int = 16000) -> n
         except (ValueError, OSError):
             pass
     x = load_music(track, target_sr)
-    f.parent.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, x)
-    os.replace(tmp, f)
+    with atomic_path(f, suffix=".npy") as tmp:
+        np.save(tmp, x)
     return x

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+
+from jrsv.atomic import atomic_write_text
 FORMATS = ("json", "txt", "srt", "vtt")
 TRACKS = ("speech", "singing")
 
@@ -94,15 +96,6 @@ def to_txt(t: Transcript) -> str:
 
 def _ordered(segments: Iterable[Segment]) -> list[Segment]:
     return sorted((s for s in segments if s.text), key=lambda s: (s.start, s.end))
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_transcript(t: Transcript, out_dir: str | os.PathLike, name: str, fmt: str) -> list[Path]:
