@@ -229,5 +229,9 @@ def load_model_dir(path: str | Path, device: str | torch.device = "cpu") -> nn.M
         raise ModelDirError(path, "model.pt does not match config.yaml: " + "; ".join(parts))
     model.load_state_dict(state)
     if units is not None:
+        vocab = (conf.get("asr") or {}).get("vocab_size")
+        if vocab is not None and len(units) != int(vocab):
+            raise ModelDirError(path, f"units.txt has {len(units)} units but the ASR's "
+                                      f"vocab_size is {vocab} (config.yaml)")
         model.units = units
     return model.to(device).eval()

@@ -16,6 +16,7 @@ import soxr
 from jrsv.data.audio import AudioError  # one bad-audio error type for the whole library
 
 SAMPLE_RATE = 16000
+MAX_CHANNELS = 64  # more "channels" than this in an (n, C) array means it is (C, n)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au",
                     ".w64", ".rf64", ".caf")
 
@@ -47,11 +48,22 @@ def _check_finite(block: np.ndarray, name: str, offset: int, rate: int) -> None:
 
 def file_info(path: str | os.PathLike) -> tuple[int, float]:
     """(sample_rate, duration_sec) of an audio file; raises :class:`AudioError`."""
+    _check_exists(str(path))
     try:
         info = sf.info(str(path))
     except Exception as e:  # soundfile raises several types (LibsndfileError, RuntimeError...)
         raise AudioError(f"{path}: cannot read audio ({_one_line(e)})") from None
     return info.samplerate, (info.frames / info.samplerate if info.samplerate else 0.0)
+
+
+def _check_exists(name: str) -> None:
+    """libsndfile says only "System error." for these."""
+    if not os.path.exists(name):
+        raise AudioError(f"{name}: cannot read audio (no such file)")
+    if os.path.isdir(name):
+        raise AudioError(f"{name}: cannot read audio (a directory)")
+    if not os.access(name, os.R_OK):
+        raise AudioError(f"{name}: cannot read audio (permission denied)")
 
 
 def _one_line(e: BaseException) -> str:
@@ -64,6 +76,7 @@ def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterato
     Empty files (no samples) and files with NaN/Inf samples are errors.
     """
     name = str(path)
+    _check_exists(name)
     try:
         f = sf.SoundFile(name)
     except Exception as e:
@@ -128,6 +141,11 @@ def iter_array_blocks(audio: np.ndarray, sample_rate: int, block_sec: float = 10
     audio = np.asarray(audio)
     if audio.ndim not in (1, 2) or audio.shape[0] == 0:
         raise AudioError(f"{name}: empty audio or bad shape {audio.shape} (want (n,) or (n, C))")
+    if audio.ndim == 2 and (audio.shape[1] > MAX_CHANNELS or audio.shape[1] > audio.shape[0]):
+        raise AudioError(f"{name}: shape {audio.shape} looks channel-first (C, n); "
+                         f"pass (n, C), e.g. audio.T")
+    if sample_rate is None or not sample_rate > 0:
+        raise AudioError(f"{name}: sample_rate must be > 0, got {sample_rate}")
     if np.issubdtype(audio.dtype, np.integer):
         audio = audio.astype(np.float32) / float(np.iinfo(audio.dtype).max + 1)
     _check_finite(audio, name, 0, sample_rate)

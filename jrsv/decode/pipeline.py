@@ -196,8 +196,9 @@ class DecodeSession:
         if not text.strip():
             return
         end = min(piece.own_end * FRAME_SEC, self.samples_read / SAMPLE_RATE)
-        seg = Segment(piece.own_start * FRAME_SEC, end, text, conf,
-                      [Token(self.engine.text([t.token]), t.time, t.confidence) for t in toks])
+        seg = Segment(round(piece.own_start * FRAME_SEC, 3), round(end, 3), text, conf,
+                      [Token(self.engine.text([t.token]), round(t.time, 3), t.confidence)
+                       for t in toks])
         self.transcript.track(piece.track).append(seg)
         self.new_segments.append((piece.track, seg))
 
@@ -259,8 +260,21 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
     ``("done", session, None, None)`` when a session is finished (``session.error`` is set if it
     failed; other sessions go on). ``live``: process each window as soon as it is complete.
     """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     pending = iter(sessions)
     active: list[DecodeSession] = []
+    try:
+        yield from _drive(pending, active, engine, batch_size, max_active, live, on_audio)
+    finally:  # closed early (an interrupt, the consumer stopped): no partial side outputs
+        for s in active:
+            if s.error is None:
+                s.fail(RuntimeError(f"{s.source}: decoding interrupted"))
+
+
+def _drive(pending: Iterator[DecodeSession], active: list[DecodeSession], engine: DecodeEngine,
+           batch_size: int, max_active: int | None, live: bool,
+           on_audio: Callable[[float], None] | None):
     max_active = max_active or max(1, batch_size)
     exhausted = False
     while active or not exhausted:
@@ -295,7 +309,7 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
                 yield "done", s, None, None
             else:
                 still.append(s)
-        active = still
+        active[:] = still
 
 
 def _guard(s: DecodeSession, fn, *args) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import sys
 import time
 from typing import Any, Callable, Mapping
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from jrsv.progress import Progress
 from jrsv.train import checkpoint as ck
 from jrsv.train.ddp import DistInfo, all_reduce_sum, barrier, unwrap
 
@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "metric": "valid_loss",   # metric stored in checkpoints, used for best-N
     "metric_mode": "min",     # min | max
     "seed": 0,                # seeds the loader generator per epoch (seed + epoch)
-    "progress": True,         # tqdm bar (only rank 0 and a TTY)
+    "progress": True,         # rank 0: tqdm bar on a TTY, else a plain line every 30 s
 }
 
 
@@ -298,8 +298,9 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(os.path.join(self.model_dir, "tensorboard"))
 
-    def _progress(self):
-        show = (self.conf["progress"] and self.info.is_main and sys.stderr.isatty())
+    def _progress(self) -> Progress:
+        """A tqdm bar on a terminal, plain periodic lines otherwise (``jrsv.progress``)."""
+        show = bool(self.conf["progress"]) and self.info.is_main
         try:
             total = len(self.train_loader)
         except TypeError:
@@ -307,10 +308,9 @@ class Trainer:
         ms = int(self.conf["max_steps"])
         if ms > 0:
             total = ms
-        from tqdm import tqdm
-        return tqdm(total=total, initial=self.step if ms > 0 else self.batch_in_epoch,
-                    disable=not show, desc=f"epoch {self.epoch}", dynamic_ncols=True,
-                    unit="step" if ms > 0 else "batch")
+        return Progress(total=total, initial=self.step if ms > 0 else self.batch_in_epoch,
+                        disable=not show, desc=f"train epoch {self.epoch}",
+                        unit="step" if ms > 0 else "batch")
 
     def train(self) -> str:
         """Train until ``max_epochs``/``max_steps``; returns the final checkpoint's path."""
