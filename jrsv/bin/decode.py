@@ -23,6 +23,7 @@ import argparse
 import errno
 import fcntl
 import json
+import logging
 import math
 import os
 import sys
@@ -192,6 +193,8 @@ def _stderr(msg: str) -> None:
 
 
 def _run(args: argparse.Namespace, held: list[int]) -> int:
+    if not logging.getLogger().handlers:  # library warnings (e.g. a truncated input), one line
+        logging.basicConfig(level=logging.WARNING, format="jrsv decode: warning: %(message)s")
     bad = _validate(args)
     if bad:
         print(f"jrsv decode: error: {bad}", file=sys.stderr)

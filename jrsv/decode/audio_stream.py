@@ -5,6 +5,7 @@ to mono and resampled with a streaming ``soxr.ResampleStream``.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
@@ -15,6 +16,7 @@ import soxr
 
 from jrsv.data.audio import AudioError  # one bad-audio error type for the whole library
 
+log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 MAX_CHANNELS = 64  # more "channels" than this in an (n, C) array means it is (C, n)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au",
@@ -56,6 +58,28 @@ def file_info(path: str | os.PathLike) -> tuple[int, float]:
     return info.samplerate, (info.frames / info.samplerate if info.samplerate else 0.0)
 
 
+def _declared_frames(name: str, f: sf.SoundFile) -> int:
+    """Frames the file's header announces: the RIFF ``data`` chunk size for WAV (libsndfile
+    silently shortens ``frames`` to what is there), else ``f.frames``."""
+    if f.format != "WAV" or f.subtype not in _WAV_BYTES:
+        return int(f.frames)
+    try:
+        with open(name, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return int(f.frames)
+    pos = 12
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if cid == b"data":
+            return 0 if size == 0xFFFFFFFF else size // (_WAV_BYTES[f.subtype] * f.channels)
+        pos += 8 + size + (size & 1)
+    return int(f.frames)
+
+
+_WAV_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
 def _check_exists(name: str) -> None:
     """libsndfile says only "System error." for these."""
     if not os.path.exists(name):
@@ -73,7 +97,9 @@ def _one_line(e: BaseException) -> str:
 def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterator[np.ndarray]:
     """Yield (n,) float32 16 kHz mono blocks of ``path``; raises :class:`AudioError` naming it.
 
-    Empty files (no samples) and files with NaN/Inf samples are errors.
+    Empty files (no samples) and files with NaN/Inf samples are errors. A truncated or corrupt
+    file whose start decodes keeps what was decoded, with a logged warning naming the file and
+    the time where it ends (libsndfile errors mid-file, fewer samples than the header says).
     """
     name = str(path)
     _check_exists(name)
@@ -90,9 +116,17 @@ def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterato
             try:
                 data = f.read(block, dtype="float32", always_2d=True)
             except Exception as e:
-                raise AudioError(f"{name}: read error at {total / rate:.3f} s "
-                                 f"({_one_line(e)})") from None
+                if total == 0:
+                    raise AudioError(f"{name}: read error at {total / rate:.3f} s "
+                                     f"({_one_line(e)})") from None
+                log.warning("%s: truncated or corrupt after %.3f s (%s); decoded up to there",
+                            name, total / rate, _one_line(e))
+                break
             if len(data) == 0:
+                declared = _declared_frames(name, f)
+                if declared and declared - total > max(0.01 * declared, 0.05 * rate):
+                    log.warning("%s: truncated: %.3f s decoded, the header says %.3f s",
+                                name, total / rate, declared / rate)
                 break
             _check_finite(data, name, total, rate)
             total += len(data)
@@ -100,7 +134,10 @@ def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterato
             if len(out):
                 yield out
         if total == 0:
-            raise AudioError(f"{name}: empty audio (no samples)")
+            declared = f.frames
+            raise AudioError(f"{name}: empty audio (no samples)" if not declared else
+                             f"{name}: no samples decoded although the header says "
+                             f"{declared / rate:.3f} s (truncated or corrupt)")
         tail = resample(np.zeros((0, 1), np.float32), last=True)
         if len(tail):
             yield tail
