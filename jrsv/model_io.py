@@ -6,8 +6,8 @@ Layout::
     DIR/config.yaml   format_version: 1, kind, and the sub-configs (mtass, asr, jrsv, frontend)
     DIR/units.txt     token table "<unit> <id>" per line (kinds with an ASR)
 
-Every file is written to ``NAME.tmp`` and moved into place with ``os.replace`` (config.yaml
-last), so a crash never leaves a half-written file. Every load problem raises a one-line
+Every file is written through :mod:`jrsv.atomic` (a unique temp file moved into place,
+config.yaml last), so a crash never leaves a half-written file. Every load problem raises a one-line
 :class:`ModelDirError` naming the directory.
 """
 from __future__ import annotations

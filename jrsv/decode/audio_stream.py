@@ -77,6 +77,18 @@ def _declared_frames(name: str, f: sf.SoundFile) -> int:
     return int(f.frames)
 
 
+def _ogg_has_end(name: str) -> bool:
+    """Whether the last Ogg page of the file carries the end-of-stream flag."""
+    try:
+        with open(name, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(name) - (1 << 16)))
+            tail = fh.read()
+    except OSError:
+        return True
+    i = tail.rfind(b"OggS")
+    return i < 0 or (i + 5 < len(tail) and bool(tail[i + 5] & 0x04))
+
+
 _WAV_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 
 
@@ -127,6 +139,9 @@ def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterato
                 if declared and declared - total > max(0.01 * declared, 0.05 * rate):
                     log.warning("%s: truncated: %.3f s decoded, the header says %.3f s",
                                 name, total / rate, declared / rate)
+                elif total and f.format == "OGG" and not _ogg_has_end(name):
+                    log.warning("%s: truncated: %.3f s decoded, the stream has no end page",
+                                name, total / rate)
                 break
             _check_finite(data, name, total, rate)
             total += len(data)

@@ -1,6 +1,6 @@
 """Transcripts (two tracks of time-stamped segments) and their file formats: json, txt, srt, vtt.
 
-Files are written through :mod:`jrsv.atomic` (unique temp file, fsync, ``os.replace``); an
+Files are written through :mod:`jrsv.atomic` (unique temp file, fsync, rename); an
 srt/vtt pair appears complete or not at all. Times are rounded to the millisecond.
 """
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,10 +77,16 @@ class StemWriter:
             raise self._error(e) from None
 
     def _error(self, e: BaseException) -> OSError:
+        where = self.paths["speech"].parent
         if isinstance(e, OSError) and e.strerror:
-            return OSError(e.errno, f"cannot write stems {self.paths['speech'].parent}: {e.strerror}")
-        return OSError(f"cannot write stems {self.paths['speech'].parent}: "
-                       f"{' '.join(str(e).split())}")
+            return OSError(e.errno, f"cannot write stems {where}: {e.strerror}")
+        text = " ".join(str(e).split())
+        try:  # libsndfile says "System error." for a full disk
+            if shutil.disk_usage(where).free < (1 << 16):
+                text = "No space left on device"
+        except OSError:
+            pass
+        return OSError(f"cannot write stems {where}: {text}")
 
     def write(self, chunk: StitchedChunk) -> None:
         phase = chunk.mix / chunk.mix.abs().clamp(min=1e-12)

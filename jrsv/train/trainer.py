@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "metric": "valid_loss",   # metric stored in checkpoints, used for best-N
     "metric_mode": "min",     # min | max
     "seed": 0,                # seeds the loader generator per epoch (seed + epoch)
-    "progress": True,         # rank 0: tqdm bar on a TTY, else a plain line every 30 s
+    "progress": True,         # rank 0: tqdm bar on a TTY, else a plain progress line
+    "progress_interval": 30.0,  # seconds between those plain lines (not on a TTY)
 }
 
 
@@ -310,7 +311,8 @@ class Trainer:
             total = ms
         return Progress(total=total, initial=self.step if ms > 0 else self.batch_in_epoch,
                         disable=not show, desc=f"train epoch {self.epoch}",
-                        unit="step" if ms > 0 else "batch")
+                        unit="step" if ms > 0 else "batch",
+                        interval=float(self.conf["progress_interval"]))
 
     def train(self) -> str:
         """Train until ``max_epochs``/``max_steps``; returns the final checkpoint's path."""
