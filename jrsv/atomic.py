@@ -156,15 +156,25 @@ def _raise_exit(signum, frame) -> None:  # noqa: ARG001 - signal handler signatu
     raise SystemExit(128 + signum)
 
 
-def install_signal_handlers() -> None:
+def install_signal_handlers() -> dict:
     """SIGTERM and SIGHUP raise ``SystemExit(128 + signum)`` in the main thread, so ``finally``
     blocks and :func:`atomic_path` remove partial files (SIGINT already raises
-    ``KeyboardInterrupt``). For command-line entry points only."""
+    ``KeyboardInterrupt``). For command-line entry points; returns the previous handlers for
+    :func:`restore_signal_handlers`."""
+    previous = {}
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
         if sig is not None:
             with contextlib.suppress(ValueError, OSError):  # not the main thread
-                signal.signal(sig, _raise_exit)
+                previous[sig] = signal.signal(sig, _raise_exit)
+    return previous
+
+
+def restore_signal_handlers(previous: dict) -> None:
+    """Undo :func:`install_signal_handlers` (commands run in-process, e.g. from tests)."""
+    for sig, handler in previous.items():
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def quiet_broken_pipe() -> None:

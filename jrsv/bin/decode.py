@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-from jrsv.atomic import install_signal_handlers, quiet_broken_pipe, temp_name
+from jrsv.atomic import (install_signal_handlers, quiet_broken_pipe, restore_signal_handlers,
+                         temp_name)
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
                                       iter_pcm_blocks)
 from jrsv.decode.engine import DecodeEngine
@@ -167,7 +168,7 @@ def _claim_dir(path: str, held: list[int]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    install_signal_handlers()
+    previous = install_signal_handlers()
     held: list[int] = []
     try:
         return _run(args, held)
@@ -183,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for fd in held:
             os.close(fd)
+        restore_signal_handlers(previous)
 
 
 def _stderr(msg: str) -> None:

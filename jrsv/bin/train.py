@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import yaml
 
-from jrsv.atomic import atomic_write_text, install_signal_handlers
+from jrsv.atomic import atomic_write_text, install_signal_handlers, restore_signal_handlers
 from jrsv.train import ddp
 from jrsv.train.checkpoint import atomic_save, average_checkpoints, select_best
 from jrsv.train.done import is_done, write_done
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if is_done(a.model_dir) and a.resume == "auto":
         print(f"{a.model_dir}: done marker valid, nothing to do", file=sys.stderr)
         return 0
-    install_signal_handlers()
+    previous = install_signal_handlers()
     try:
         run(conf, a.model_dir, a.resume)
     except KeyboardInterrupt:
@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         print(f"jrsv train: error: {' '.join(str(e).split())[:500]}", file=sys.stderr)
         return 1
+    finally:
+        restore_signal_handlers(previous)
     return 0
 
 
