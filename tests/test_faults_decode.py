@@ -373,12 +373,16 @@ def test_bad_audio_kinds_one_line_each_rest_unchanged(tmp_path, fake_model, caps
         assert all(abs(a["start"] - b["start"]) < 0.02 for a, b in zip(v["speech"], ref["speech"]))
 
 
-def test_timestamps_rounded_to_the_millisecond(tmp_path, fake_model, capsys):
+def test_timestamps_rounded_to_the_millisecond():
+    """Before: frame x 0.016 s leaked into the API and the formats (2159 x 0.016 =
+    34.544000000000004)."""
     t = Transcriber.from_engine(tiny_engine(ScaleSeparator(1.0, 0.0), LoudTokenASR(threshold=-100.0)))
-    tr = t.transcribe(_bursts(7.3, 44100), 44100)
-    for s in tr.speech:
-        assert s.start == round(s.start, 3) and s.end == round(s.end, 3)
-        assert all(tok.time == round(tok.time, 3) for tok in s.tokens)
+    x = tone(60.0, amp=0.2)
+    gate = (np.arange(x.size) // int(0.7919 * 16000)) % 2 == 0  # bursts off the 16 ms grid
+    tr = t.transcribe(x * gate, 16000)
+    times = [v for s in tr.speech for v in (s.start, s.end, *(tok.time for tok in s.tokens))]
+    assert len(tr.speech) > 20
+    assert all(v == round(v, 3) for v in times), [v for v in times if v != round(v, 3)][:3]
 
 
 def test_progress_lines_without_a_terminal(tmp_path, fake_model, capsys, monkeypatch):
