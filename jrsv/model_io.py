@@ -13,7 +13,6 @@ config.yaml last), so a crash never leaves a half-written file. Every load probl
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 from typing import Any, Iterable
 

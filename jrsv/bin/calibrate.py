@@ -16,7 +16,6 @@ threshold with the lowest mean CER of the two tracks wins (the lowest such on ti
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path

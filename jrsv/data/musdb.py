@@ -6,7 +6,6 @@ with soxr HQ, cached as `<cache>/<split>/<track>.npy` (float32) for fast on-the-
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import List, Optional
 

@@ -21,7 +21,7 @@ import soundfile as sf
 import torch
 
 from jrsv.atomic import AtomicTarget
-from jrsv.decode.audio_stream import SAMPLE_RATE, AudioError
+from jrsv.decode.audio_stream import SAMPLE_RATE
 from jrsv.decode.engine import TRACKS, DecodeEngine, Hypothesis
 from jrsv.decode.formats import Segment, Token, Transcript
 from jrsv.decode.stft_stream import HOP, StreamingIstft, StreamingStft

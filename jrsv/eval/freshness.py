@@ -8,7 +8,6 @@ the current one, and it is newer than every ``model.pt`` it was computed from.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
