@@ -252,6 +252,7 @@ def _long_decode(tmp_path, seconds=240.0):
     return proc, out, stems
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,rc", [(signal.SIGINT, 130), (signal.SIGTERM, 128 + 15)])
 def test_signal_mid_write_leaves_nothing(tmp_path, sig, rc):
     proc, out, stems = _long_decode(tmp_path)
@@ -262,6 +263,7 @@ def test_signal_mid_write_leaves_nothing(tmp_path, sig, rc):
     assert leftovers(out, stems) == [] and not list(stems.iterdir()) and not list(out.iterdir())
 
 
+@pytest.mark.slow
 def test_sigkill_mid_write_leaves_only_named_temps(tmp_path):
     """SIGKILL cannot be handled: the stems stay temp files (never a final name), and
     `jrsv.atomic.stale_temps` finds them."""

@@ -85,6 +85,7 @@ def test_malicious_checkpoint_is_refused_not_run(tmp_path, capsys):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,rc", [(signal.SIGINT, 130), (signal.SIGTERM, 128 + 15)])
 def test_signal_during_training_one_line_resumable(tmp_path, sig, rc):
     conf = _conf(tmp_path, max_steps=100000, save_interval=1, valid_interval=0, keep_last=2)

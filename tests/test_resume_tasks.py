@@ -5,6 +5,8 @@ is on disk survives) and restarted must give the same per-step losses and bitwis
 weights as the uninterrupted run (CPU), with 0 and 2 DataLoader workers. The stop is mid-epoch
 and the runs cross an epoch boundary (several batches per epoch, also for the ASR task).
 Before the fix the on-the-fly mixture stream restarted at its epoch's first example.
+`make test` keeps the fast checks of the same fix: tests/test_train_resume.py (SIGKILLed
+subprocess, 0 and 2 workers) and tests/test_dtssvd_onthefly.py (set_position under 2 workers).
 """
 import pytest
 import torch
@@ -14,7 +16,7 @@ from jrsv.train.checkpoint import find_latest
 from recipe_utils import needs_tools, run_recipe
 from test_tasks import _tiny_conf
 
-pytestmark = needs_tools
+pytestmark = [pytest.mark.slow, needs_tools]  # about 6 min on the shared 2 cores: make test-slow
 
 STEPS, STOP = 6, 3
 
