@@ -2,9 +2,10 @@
 
 `OnTheFlyMixtures`: example i of epoch e is drawn from its own generator
 `default_rng([seed, e, i])`, so the stream does not depend on worker count, and resuming
-from a step count (`load_state_dict({"epoch": e, "step": k})`) gives exactly the same stream.
-Workers take blocks of `block` consecutive indices round-robin (block = DataLoader batch_size
-keeps the global order under a DataLoader with several workers).
+after k examples (`set_position(e, k)`, what the trainer does; `load_state_dict({"epoch": e,
+"step": k})` is the same) gives exactly the same stream. Workers take blocks of `block`
+consecutive indices round-robin, counted from the start position (block = DataLoader
+batch_size keeps the global order under a DataLoader with several workers, also on resume).
 """
 from __future__ import annotations
 
@@ -96,13 +97,19 @@ class OnTheFlyMixtures(IterableDataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch, self.start = epoch, 0
 
+    def set_position(self, epoch: int, examples: int) -> None:
+        """The next iteration starts after `examples` examples of `epoch` (trainer resume)."""
+        if not 0 <= examples <= self.epoch_size:
+            raise ValueError(f"position {examples} outside epoch of {self.epoch_size} examples")
+        self.epoch, self.start = int(epoch), int(examples)
+
     def state_dict(self) -> dict:
+        """The start position of the next iteration (the trainer keeps the consumed count)."""
         return {"epoch": self.epoch, "step": self.start, "seed": self.seed}
 
     def load_state_dict(self, state: dict, step: Optional[int] = None) -> None:
         """Resume at `state['step']` (or `step`): the number of examples already consumed."""
-        self.epoch = int(state["epoch"])
-        self.start = int(state["step"] if step is None else step)
+        self.set_position(int(state["epoch"]), int(state["step"] if step is None else step))
 
     def __len__(self) -> int:
         return self.epoch_size
@@ -111,7 +118,7 @@ class OnTheFlyMixtures(IterableDataset):
         wi = get_worker_info()
         w, nw = (0, 1) if wi is None else (wi.id, wi.num_workers)
         for i in range(self.start, self.epoch_size):
-            if (i // self.block) % nw == w:
+            if ((i - self.start) // self.block) % nw == w:
                 yield i
 
     def _draw(self, pool: SourcePool, rng: np.random.Generator) -> tuple:

@@ -6,14 +6,13 @@ Layout::
     DIR/config.yaml   format_version: 1, kind, and the sub-configs (mtass, asr, jrsv, frontend)
     DIR/units.txt     token table "<unit> <id>" per line (kinds with an ASR)
 
-Every file is written to ``NAME.tmp`` and moved into place with ``os.replace`` (config.yaml
-last), so a crash never leaves a half-written file. Every load problem raises a one-line
+Every file is written through :mod:`jrsv.atomic` (a unique temp file moved into place,
+config.yaml last), so a crash never leaves a half-written file. Every load problem raises a one-line
 :class:`ModelDirError` naming the directory.
 """
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -21,6 +20,7 @@ import torch
 import yaml
 from torch import nn
 
+from jrsv.atomic import atomic_path
 from jrsv.constants import DEFAULT_STFT, SAMPLE_RATE
 from jrsv.separation.model import MTASS
 
@@ -40,9 +40,8 @@ class ModelDirError(RuntimeError):
 
 
 def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _asr_class():
@@ -236,8 +235,8 @@ def _check_special_ids(path: Path, model: nn.Module, units: list[str]) -> None:
     asr = getattr(model, "asr", model)
     vocab = getattr(asr, "vocab_size", None)
     if vocab is not None and vocab != len(units):
-        raise ModelDirError(path, f"units.txt has {len(units)} units, config.yaml asr.vocab_size "
-                                  f"is {vocab}")
+        raise ModelDirError(path, f"units.txt has {len(units)} units but the ASR's vocab_size is "
+                                  f"{vocab} (config.yaml)")
     for name, key in (("sos", "<sos>"), ("eos", "<eos>")):
         i = getattr(asr, name, None)
         named = "<sos/eos>" in units or key in units

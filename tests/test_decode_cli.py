@@ -84,7 +84,7 @@ def test_decode_formats(tmp_path, fake_model, fmt, capsys):
         assert 0.2 < seg["start"] < seg["end"] <= 4.0 and seg["text"] and seg["tokens"]
     elif fmt == "txt":
         txt = (out / "clip.txt").read_text()
-        assert txt.startswith("[speech]\n") and "[singing]" in txt
+        assert txt.startswith(f"# source: {wav}\n[speech]\n") and "[singing]" in txt
     else:
         speech = validate_subtitles((out / f"clip.speech.{fmt}").read_text(), vtt=fmt == "vtt")
         singing = validate_subtitles((out / f"clip.singing.{fmt}").read_text(), vtt=fmt == "vtt")
@@ -165,12 +165,13 @@ def test_bad_model_dir_one_line_error(tmp_path, capsys, problem, words):
     assert len(err) == 1 and words in err[0] and str(model) in err[0]
 
 
-def test_unwritable_stems_dir_fails_that_input_only(tmp_path, fake_model, capsys):
+def test_unwritable_stems_dir_is_refused_before_decoding(tmp_path, fake_model, capsys):
     wav = write_audio(tmp_path / "a.wav", _bursts(2.0, 16000))
     blocker = tmp_path / "stems"
     blocker.write_text("a file, not a directory")
     rc = main(["decode", str(wav), "--model", "M", "--output-dir", str(tmp_path / "o"),
                "--write-stems", str(blocker), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 1
-    assert "cannot write stems" in err[0] and str(wav) in err[0]
+    assert rc == 2 and len(err) == 1
+    assert "cannot write there" in err[0] and str(blocker) in err[0]
+    assert not fake_model  # refused before the model was even loaded

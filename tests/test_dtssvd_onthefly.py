@@ -90,3 +90,19 @@ def test_noise_floor_level_and_sum(tmp_path):
         _ds(tmp_path, noise_floor_dbfs=(-60.0, -40.0), noise_floor_prob=1.5)
     with pytest.raises(ValueError, match="noise_floor_dbfs"):
         _ds(tmp_path, noise_floor_dbfs=(-40.0, -60.0))
+
+
+def test_set_position_with_two_workers_resumes_the_same_stream(tmp_path):
+    """The trainer resumes mid-epoch with set_position(epoch, examples); with 2 workers each
+    worker's blocks are counted from that position, so the stream goes on unchanged (before,
+    the checkpointed position was always 0 and the workers' blocks were counted from 0)."""
+    ds = _ds(tmp_path, preload=True, block=3)
+    ref = [_key(e) for e in ds]
+    ds.set_position(0, 3)  # one batch consumed: an odd block, so worker 1 must start
+    got = []
+    for batch in DataLoader(ds, batch_size=3, num_workers=2):
+        got += [(batch["index"][j].item(), float(batch["mixture"][j].sum()), batch["speech_text"][j])
+                for j in range(batch["index"].shape[0])]
+    assert got == ref[3:]
+    with pytest.raises(ValueError, match="outside epoch"):
+        ds.set_position(0, 13)

@@ -49,7 +49,6 @@ def test_torchrun_two_cpu_ranks(tmp_path):
     (tmp_path / "conf.yaml").write_text(yaml.safe_dump(conf))
     (tmp_path / "run.py").write_text(SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("JRSV_TRAIN_KILL_AT_STEP", None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            str(tmp_path / "run.py"), str(tmp_path / "conf.yaml"), str(tmp_path)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -16,16 +16,15 @@ threshold with the lowest mean CER of the two tracks wins (the lowest such on ti
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
 from jrsv.asr.cer import align_counts
+from jrsv.atomic import atomic_write_text
 from jrsv.constants import SAMPLE_RATE, TRACKS
 from jrsv.decode.formats import Transcript
 
@@ -81,9 +80,7 @@ CARD_SECTION = "## Confidence gate"
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:

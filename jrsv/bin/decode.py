@@ -8,17 +8,30 @@ INPUT: audio files (wav, flac, ogg, mp3; any rate / channels), directories (sear
 recursively), @list.txt (one path per line), or - for raw s16le PCM on stdin (--stdin-rate,
 --stdin-channels); stdin segments are printed to stdout as soon as they are final, one line
 each ("[speech] 00:00:01.000 --> 00:00:03.000 text"; JSON lines with --format json).
-Outputs: NAME.json / NAME.txt (both tracks) or NAME.speech.srt + NAME.singing.srt (.vtt).
-Exit status: the number of inputs that failed (at most 125); 0 when all decoded.
+Outputs: NAME.json / NAME.txt (both tracks) or NAME.speech.srt + NAME.singing.srt (.vtt);
+NAME is the file name without its extension; inputs that share one get their path relative to
+their common directory (a.wav + a.flac -> a.wav.json + a.flac.json; d1/a.wav + d2/a.wav ->
+d1/a.json + d2/a.json); the same file twice is an error. Every output file (and each srt/vtt
+pair, and the stems) appears complete or not at all; two runs cannot write into the same
+--output-dir at once.
+Exit status: the number of inputs that failed (at most 125); 0 when all decoded; 2 for bad
+options; 130 when interrupted (Ctrl-C), 128+N on signal N.
 """
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
 import json
+import logging
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
+from jrsv.atomic import (install_signal_handlers, quiet_broken_pipe, restore_signal_handlers,
+                         temp_name)
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
                                       iter_pcm_blocks)
 from jrsv.decode.engine import DecodeEngine
@@ -27,6 +40,7 @@ from jrsv.decode.pipeline import (DEFAULT_MIN_CONFIDENCE, DecodeConfig, DecodeSe
                                   model_min_confidence, run_sessions)
 from jrsv.decode.vad import VadConfig
 from jrsv.model_io import ModelDirError, read_config
+from jrsv.progress import Progress
 
 MAX_STATUS = 125
 
@@ -72,18 +86,121 @@ def _config(args: argparse.Namespace) -> DecodeConfig:
                                       overlap_frames=min(125, max_frames // 4)))
 
 
-def _unique_names(paths: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    names = []
+def _validate(args: argparse.Namespace) -> str | None:
+    """The first bad numeric option as a one-line message, or None."""
+    def finite(x: float) -> bool:
+        return math.isfinite(x)
+
+    checks = [
+        (args.batch_size >= 1, f"--batch-size must be >= 1, got {args.batch_size}"),
+        (args.beam_size >= 1, f"--beam-size must be >= 1, got {args.beam_size}"),
+        (finite(args.window_sec) and args.window_sec > 0,
+         f"--window-sec must be > 0, got {args.window_sec}"),
+        (finite(args.overlap_sec) and args.overlap_sec >= 0,
+         f"--overlap-sec must be >= 0, got {args.overlap_sec}"),
+        (finite(args.max_segment_sec) and args.max_segment_sec >= 1.0,
+         f"--max-segment-sec must be >= 1, got {args.max_segment_sec}"),
+        (args.min_confidence is None or 0.0 <= args.min_confidence <= 1.0,
+         f"--min-confidence must be in [0, 1], got {args.min_confidence}"),
+        (args.stdin_rate >= 1000, f"--stdin-rate must be >= 1000 Hz, got {args.stdin_rate}"),
+        (1 <= args.stdin_channels <= 64, f"--stdin-channels must be 1..64, got {args.stdin_channels}"),
+        (args.threads >= 0, f"--threads must be >= 0, got {args.threads}"),
+    ]
+    return next((msg for ok, msg in checks if not ok), None)
+
+
+def output_names(paths: list[str]) -> list[str]:
+    """Collision-free output names (without extension) for the inputs, in order.
+
+    The file name without its extension; inputs sharing one get their path relative to their
+    common directory, without and then with the extension. Raises ``ValueError`` when a file is
+    given twice or two names still collide (compared case-insensitively)."""
+    seen: dict[str, str] = {}
     for p in paths:
-        base = "stdin" if p == "-" else Path(p).name.rsplit(".", 1)[0] or "audio"
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        names.append(base if n == 0 else f"{base}_{n}")
+        key = "-" if p == "-" else os.path.realpath(p)
+        if key in seen:
+            raise ValueError(f"{p}: given more than once" if p == seen[key] else
+                             f"{seen[key]} and {p} are the same file")
+        seen[key] = p
+    names = ["stdin" if p == "-" else Path(p).name.rsplit(".", 1)[0] or "audio" for p in paths]
+    for with_ext in (False, True):
+        counts: dict[str, int] = {}
+        for n in names:
+            counts[n.casefold()] = counts.get(n.casefold(), 0) + 1
+        clash = [i for i, n in enumerate(names) if counts[n.casefold()] > 1 and paths[i] != "-"]
+        if not clash:
+            break
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(paths[i])) for i in clash])
+        for i in clash:
+            rel = os.path.relpath(os.path.abspath(paths[i]), root)
+            names[i] = rel if with_ext else (rel.rsplit(".", 1)[0] if "." in Path(rel).name else rel)
+    first: dict[str, int] = {}
+    for i, n in enumerate(names):
+        j = first.setdefault(n.casefold(), i)
+        if j != i:
+            raise ValueError(f"{paths[j]} and {paths[i]} would both be written as {n!r}; "
+                             "rename one or decode them in separate runs")
     return names
 
 
+class OutputDirBusy(Exception):
+    pass
+
+
+def _claim_dir(path: str, held: list[int]) -> None:
+    """Create ``path``, check that it is writable, and lock it (``flock`` on the directory)
+    against another ``jrsv decode`` writing there; the lock ends with the process."""
+    os.makedirs(path, exist_ok=True)
+    probe = temp_name(Path(path) / ".jrsv-write-test")
+    with open(probe, "wb"):
+        pass
+    os.remove(probe)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise OutputDirBusy(f"{path}: another jrsv decode is writing there; "
+                                "use another directory or wait") from None
+        return  # no locking on this file system
+    held.append(fd)
+
+
 def run(args: argparse.Namespace) -> int:
+    previous = install_signal_handlers()
+    held: list[int] = []
+    try:
+        return _run(args, held)
+    except KeyboardInterrupt:
+        _stderr("jrsv decode: interrupted; partial outputs removed")
+        return 130
+    except SystemExit as e:  # SIGTERM / SIGHUP
+        _stderr("jrsv decode: stopped by a signal; partial outputs removed")
+        return int(e.code) if isinstance(e.code, int) else 1
+    except BrokenPipeError:  # stdout closed by the reader (| head)
+        quiet_broken_pipe()
+        return 141
+    finally:
+        for fd in held:
+            os.close(fd)
+        restore_signal_handlers(previous)
+
+
+def _stderr(msg: str) -> None:
+    try:
+        print(msg, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _run(args: argparse.Namespace, held: list[int]) -> int:
+    if not logging.getLogger().handlers:  # library warnings (e.g. a truncated input), one line
+        logging.basicConfig(level=logging.WARNING, format="jrsv decode: warning: %(message)s")
+    bad = _validate(args)
+    if bad:
+        print(f"jrsv decode: error: {bad}", file=sys.stderr)
+        return 2
     import torch
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -91,14 +208,23 @@ def run(args: argparse.Namespace) -> int:
         config = _config(args)
         config.window_frames()
         inputs = expand_inputs(args.inputs)
-    except (ValueError, AudioError) as e:
+        if not inputs:
+            raise ValueError("no audio files found in the inputs")
+        if inputs.count("-") > 1:
+            raise ValueError("'-' (stdin) given more than once")
+        if "-" in inputs and (sys.stdin is None or sys.stdin.closed):
+            raise ValueError("'-' given but stdin is closed")
+        names = output_names(inputs)
+        if any(p != "-" for p in inputs) or args.output_dir != ".":
+            _claim_dir(args.output_dir, held)
+        if args.write_stems and os.path.realpath(args.write_stems) != os.path.realpath(args.output_dir):
+            _claim_dir(args.write_stems, held)
+    except (ValueError, AudioError, OutputDirBusy) as e:
         print(f"jrsv decode: error: {e}", file=sys.stderr)
         return 2
-    if not inputs:
-        print("jrsv decode: error: no audio files found in the inputs", file=sys.stderr)
-        return 2
-    if inputs.count("-") > 1:
-        print("jrsv decode: error: '-' (stdin) given more than once", file=sys.stderr)
+    except OSError as e:
+        print(f"jrsv decode: error: {e.filename or args.output_dir}: cannot write there "
+              f"({e.strerror or e})", file=sys.stderr)
         return 2
     try:
         engine = DecodeEngine.from_model_dir(args.model, device=args.device,
@@ -106,7 +232,6 @@ def run(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - ModelDirError and device errors: one line
         print(f"jrsv decode: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    names = _unique_names(inputs)
     live = inputs == ["-"]
     total_sec = 0.0
     for p in inputs:
@@ -126,7 +251,6 @@ def run(args: argparse.Namespace) -> int:
                 blocks = iter_file_blocks(path)
             yield DecodeSession(name, blocks, engine, config, args.write_stems, source=path)
 
-    failed, done = 0, 0
     out = sys.stdout
     audio_read: list[float] = []
     t_start = time.perf_counter()
@@ -136,8 +260,28 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.update(sec)
 
-    for kind, s, track, seg in run_sessions(sessions(), engine, args.batch_size, live=live,
-                                            on_audio=on_audio):
+    events = run_sessions(sessions(), engine, args.batch_size, live=live, on_audio=on_audio)
+    try:
+        failed, done = _consume(events, args, bar, out)
+    finally:
+        events.close()  # on an interrupt: the active inputs' partial stems are removed
+        if bar:
+            bar.close()
+    audio_sec = sum(audio_read)
+    if not args.quiet and audio_sec > 0:
+        wall = time.perf_counter() - t_start
+        parts = ", ".join(f"{k} {v / audio_sec:.3f}" for k, v in sorted(engine.timings.items()))
+        print(f"jrsv decode: {audio_sec:.1f} s of audio in {wall:.1f} s (RTF {wall / audio_sec:.3f}; "
+              f"{parts})", file=sys.stderr)
+    print(f"jrsv decode: {done - failed} of {done} input(s) decoded, {failed} failed",
+          file=sys.stderr)
+    return min(failed, MAX_STATUS)
+
+
+def _consume(events, args: argparse.Namespace, bar, out) -> tuple[int, int]:
+    """Print live segments, write transcripts, report errors; returns (failed, done)."""
+    failed, done = 0, 0
+    for kind, s, track, seg in events:
         if kind == "segment":
             if s.source == "-":
                 line = (json.dumps({"track": track, **_segment_dict(seg)}, ensure_ascii=False)
@@ -155,31 +299,20 @@ def run(args: argparse.Namespace) -> int:
                 write_transcript(s.transcript, args.output_dir, s.name, args.format)
             except OSError as e:
                 failed += 1
-                _write_err(bar, f"jrsv decode: error: {s.source}: cannot write output ({e})")
-    if bar:
-        bar.close()
-    audio_sec = sum(audio_read)
-    if not args.quiet and audio_sec > 0:
-        wall = time.perf_counter() - t_start
-        parts = ", ".join(f"{k} {v / audio_sec:.3f}" for k, v in sorted(engine.timings.items()))
-        print(f"jrsv decode: {audio_sec:.1f} s of audio in {wall:.1f} s (RTF {wall / audio_sec:.3f}; "
-              f"{parts})", file=sys.stderr)
-    print(f"jrsv decode: {done - failed} of {done} input(s) decoded, {failed} failed",
-          file=sys.stderr)
-    return min(failed, MAX_STATUS)
+                _write_err(bar, f"jrsv decode: error: {s.source}: cannot write output "
+                                f"({e.strerror or e})")
+    return failed, done
 
 
-def _progress(total_sec: float, disable: bool):
+def _progress(total_sec: float, disable: bool) -> Progress | None:
+    """A bar on a terminal, a plain line every 30 s otherwise (``jrsv.progress``)."""
     if disable or total_sec <= 0:
         return None
-    from tqdm import tqdm
-    return tqdm(total=round(total_sec, 1), unit="s", unit_scale=False, desc="decode",
-                file=sys.stderr, disable=None, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s "
-                                                         "[{elapsed}<{remaining}]")
+    return Progress(total=round(total_sec, 1), unit="s", desc="jrsv decode")
 
 
 def _write_err(bar, msg: str) -> None:
     if bar is not None:
-        bar.write(msg, file=sys.stderr)
+        bar.write(msg)
     else:
         print(msg, file=sys.stderr)

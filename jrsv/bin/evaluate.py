@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from jrsv.atomic import atomic_path
 from jrsv.checksum import sha256_file
 from jrsv.constants import NUM_BINS, StftFrontend
 from jrsv.eval.decode_sets import EvalSet, ManifestError, find_manifest, find_music_cache
@@ -229,10 +230,9 @@ def write_example(pool: ModelPool, evalset: EvalSet, scores_dir: Path, config: d
     row = example_row(evalset, 0.5)
     mags = example_magnitudes(pool.get(name), pool.stfts[name], evalset, row, pool.device)
     r = evalset.row(row)
-    tmp = out.with_name("example.tmp.npz")
-    np.savez(tmp, **mags, model=np.array(name), id=np.array(r["id"]),
-             overlap=np.array(float(r["overlap"])), manifest_sha256=np.array(sha))
-    tmp.replace(out)
+    with atomic_path(out, suffix=".npz") as tmp:
+        np.savez(tmp, **mags, model=np.array(name), id=np.array(r["id"]),
+                 overlap=np.array(float(r["overlap"])), manifest_sha256=np.array(sha))
     log(f"example.npz: {r['id']} (overlap {r['overlap']}) separated by {name}")
 
 

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from dtssvd.onthefly import OnTheFlyMixtures
+from jrsv.atomic import atomic_path
 from jrsv.asr.tokenizer import build_char_units, write_units
 from jrsv.constants import NUM_BINS, SAMPLE_RATE
 from jrsv.data.cache import cached_load
@@ -70,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     units = a.data / "units.txt"
     if not _fresh(units, inputs):
         texts = [u.text for k in ("speech", "singing") for u in sources(a.data, k, "train")]
-        tmp = units.with_name("units.txt.tmp")
-        write_units(build_char_units(texts), tmp)
-        tmp.replace(units)
+        with atomic_path(units) as tmp:
+            write_units(build_char_units(texts), tmp)
         print(f"prepare_features: wrote {units}", file=sys.stderr)
     fb, lc = a.data / "cmvn_fbank.json", a.data / "cmvn_logmag_clean.json"
     if not (_fresh(fb, inputs) and _fresh(lc, inputs)):

@@ -17,12 +17,13 @@ import copy
 import os
 import random
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import yaml
 
+from jrsv.atomic import atomic_write_text, install_signal_handlers, restore_signal_handlers
 from jrsv.train import ddp
 from jrsv.train.checkpoint import atomic_save, average_checkpoints, select_best
 from jrsv.train.done import is_done, write_done
@@ -65,16 +66,18 @@ def export_final(model: torch.nn.Module, conf: dict[str, Any], model_dir: str, w
     save_model_dir(model.export_model(), os.path.join(model_dir, "final"), units=units)
 
 
-def run(conf: dict[str, Any], model_dir: str, resume: str = "auto") -> str:
-    """Train; returns the final checkpoint path (rank 0 writes outputs)."""
+def run(conf: dict[str, Any], model_dir: str, resume: str = "auto",
+        step_fn: Callable[[Trainer], None] | None = None) -> str:
+    """Train; returns the final checkpoint path (rank 0 writes outputs).
+    ``step_fn(trainer)`` runs after every optimizer step (see :class:`Trainer`)."""
     info = ddp.init_distributed(conf.get("device"))
     try:
         seed = int(conf.get("seed", 0))
         seed_everything(seed + info.rank)
         if info.is_main:
             os.makedirs(model_dir, exist_ok=True)
-            with open(os.path.join(model_dir, "train.yaml"), "w", encoding="utf-8") as f:
-                yaml.safe_dump(conf, f, sort_keys=False, allow_unicode=True)
+            atomic_write_text(os.path.join(model_dir, "train.yaml"),
+                              yaml.safe_dump(conf, sort_keys=False, allow_unicode=True))
         task = get_task(conf.get("model", {}).get("kind"))
         model = task.build_model(conf)
         train_loader, valid = task.build_loaders(conf, model, info)
@@ -84,7 +87,7 @@ def run(conf: dict[str, Any], model_dir: str, resume: str = "auto") -> str:
         tconf = {**conf.get("train", {}), "model_dir": model_dir, "seed": seed}
         log_fn = getattr(model, "log_examples", None)  # tensorboard examples (rank 0)
         trainer = Trainer(wrapped, optimizer, scheduler, train_loader, valid, {**conf, **tconf},
-                          dist_info=info, log_fn=log_fn)
+                          dist_info=info, log_fn=log_fn, step_fn=step_fn)
         trainer.conf.update(tconf)
         if resume == "auto":
             trainer.resume()
@@ -121,11 +124,33 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, yaml.YAMLError) as e:
         print(f"{a.config}: cannot read config ({e})", file=sys.stderr)
         return 2
-    conf = apply_overrides(conf, a.override)
+    try:
+        conf = apply_overrides(conf, a.override)
+    except ValueError as e:
+        print(f"jrsv train: error: {e}", file=sys.stderr)
+        return 2
+    if a.resume not in ("auto", "none", "") and not os.path.isfile(a.resume):
+        print(f"jrsv train: error: --resume {a.resume}: no such checkpoint file", file=sys.stderr)
+        return 2
     if is_done(a.model_dir) and a.resume == "auto":
         print(f"{a.model_dir}: done marker valid, nothing to do", file=sys.stderr)
         return 0
-    run(conf, a.model_dir, a.resume)
+    previous = install_signal_handlers()
+    try:
+        run(conf, a.model_dir, a.resume)
+    except KeyboardInterrupt:
+        print(f"jrsv train: interrupted; the newest checkpoint in {a.model_dir} resumes it",
+              file=sys.stderr)
+        return 130
+    except SystemExit as e:  # SIGTERM / SIGHUP (jrsv.atomic.install_signal_handlers)
+        print(f"jrsv train: stopped by a signal; the newest checkpoint in {a.model_dir} "
+              "resumes it", file=sys.stderr)
+        return int(e.code or 1)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f"jrsv train: error: {' '.join(str(e).split())[:500]}", file=sys.stderr)
+        return 1
+    finally:
+        restore_signal_handlers(previous)
     return 0
 
 

@@ -13,6 +13,8 @@ import tarfile
 from pathlib import Path
 from typing import Dict, List, Optional
 
+
+from jrsv.atomic import atomic_write_bytes
 from jrsv.data.records import ReadReport, Utterance, fill_durations
 
 SPLITS = ("train", "dev", "test")
@@ -55,9 +57,7 @@ def _extract_speaker_tars(wav_dir: Path, split: str, cache_dir: Path) -> Path:
                 dst = out / rel
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 src = tf.extractfile(m)
-                tmp = dst.with_suffix(".wav.tmp")
-                tmp.write_bytes(src.read())
-                tmp.replace(dst)
+                atomic_write_bytes(dst, src.read())
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
     return out

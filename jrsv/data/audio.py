@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import Union
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from jrsv.atomic import atomic_path, atomic_write_bytes  # noqa: F401 (re-exported)
 PathLike = Union[str, os.PathLike]
 
 
@@ -55,31 +54,9 @@ def audio_info(path: PathLike) -> tuple[int, int]:
     return int(info.frames), int(info.samplerate)
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write bytes via a temp file in the same directory + os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_audio(path: PathLike, x: np.ndarray, sr: int = 16000, subtype: str = "FLOAT") -> None:
     """Atomically write mono (N,) or (N, C) audio as WAV (default float32 subtype)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        sf.write(tmp, np.asarray(x, dtype=np.float32), sr, subtype=subtype, format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.asarray(x, dtype=np.float32), sr, subtype=subtype, format="WAV")

@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from jrsv.atomic import atomic_path
 from jrsv.data.audio import load_audio
 
 
@@ -28,8 +29,6 @@ def cached_load(path: str, cache_dir: Optional[str], target_sr: int = 16000) -> 
         except (ValueError, OSError):
             pass
     x = load_audio(path, target_sr)
-    f.parent.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_name(f".{f.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, x)
-    os.replace(tmp, f)
+    with atomic_path(f, suffix=".npy") as tmp:
+        np.save(tmp, x)
     return x

@@ -6,12 +6,12 @@ with soxr HQ, cached as `<cache>/<split>/<track>.npy` (float32) for fast on-the-
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
 
+from jrsv.atomic import atomic_path
 from jrsv.data.audio import AudioError, read_audio, resample
 from jrsv.data.records import MusicTrack, ReadReport
 
@@ -63,8 +63,6 @@ def cached_music(track: MusicTrack, cache_dir: str, target_sr: int = 16000) -> n
         except (ValueError, OSError):
             pass
     x = load_music(track, target_sr)
-    f.parent.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, x)
-    os.replace(tmp, f)
+    with atomic_path(f, suffix=".npy") as tmp:
+        np.save(tmp, x)
     return x

@@ -5,6 +5,7 @@ to mono and resampled with a streaming ``soxr.ResampleStream``.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
@@ -16,6 +17,9 @@ import soxr
 from jrsv.data.audio import AudioError  # one bad-audio error type for the whole library
 
 from jrsv.constants import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+MAX_CHANNELS = 64  # more "channels" than this in an (n, C) array means it is (C, n)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au",
                     ".w64", ".rf64", ".caf")
 
@@ -47,11 +51,56 @@ def _check_finite(block: np.ndarray, name: str, offset: int, rate: int) -> None:
 
 def file_info(path: str | os.PathLike) -> tuple[int, float]:
     """(sample_rate, duration_sec) of an audio file; raises :class:`AudioError`."""
+    _check_exists(str(path))
     try:
         info = sf.info(str(path))
     except Exception as e:  # soundfile raises several types (LibsndfileError, RuntimeError...)
         raise AudioError(f"{path}: cannot read audio ({_one_line(e)})") from None
     return info.samplerate, (info.frames / info.samplerate if info.samplerate else 0.0)
+
+
+def _declared_frames(name: str, f: sf.SoundFile) -> int:
+    """Frames the file's header announces: the RIFF ``data`` chunk size for WAV (libsndfile
+    silently shortens ``frames`` to what is there), else ``f.frames``."""
+    if f.format != "WAV" or f.subtype not in _WAV_BYTES:
+        return int(f.frames)
+    try:
+        with open(name, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return int(f.frames)
+    pos = 12
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if cid == b"data":
+            return 0 if size == 0xFFFFFFFF else size // (_WAV_BYTES[f.subtype] * f.channels)
+        pos += 8 + size + (size & 1)
+    return int(f.frames)
+
+
+def _ogg_has_end(name: str) -> bool:
+    """Whether the last Ogg page of the file carries the end-of-stream flag."""
+    try:
+        with open(name, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(name) - (1 << 16)))
+            tail = fh.read()
+    except OSError:
+        return True
+    i = tail.rfind(b"OggS")
+    return i < 0 or (i + 5 < len(tail) and bool(tail[i + 5] & 0x04))
+
+
+_WAV_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
+def _check_exists(name: str) -> None:
+    """libsndfile says only "System error." for these."""
+    if not os.path.exists(name):
+        raise AudioError(f"{name}: cannot read audio (no such file)")
+    if os.path.isdir(name):
+        raise AudioError(f"{name}: cannot read audio (a directory)")
+    if not os.access(name, os.R_OK):
+        raise AudioError(f"{name}: cannot read audio (permission denied)")
 
 
 def _one_line(e: BaseException) -> str:
@@ -61,9 +110,12 @@ def _one_line(e: BaseException) -> str:
 def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterator[np.ndarray]:
     """Yield (n,) float32 16 kHz mono blocks of ``path``; raises :class:`AudioError` naming it.
 
-    Empty files (no samples) and files with NaN/Inf samples are errors.
+    Empty files (no samples) and files with NaN/Inf samples are errors. A truncated or corrupt
+    file whose start decodes keeps what was decoded, with a logged warning naming the file and
+    the time where it ends (libsndfile errors mid-file, fewer samples than the header says).
     """
     name = str(path)
+    _check_exists(name)
     try:
         f = sf.SoundFile(name)
     except Exception as e:
@@ -77,9 +129,20 @@ def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterato
             try:
                 data = f.read(block, dtype="float32", always_2d=True)
             except Exception as e:
-                raise AudioError(f"{name}: read error at {total / rate:.3f} s "
-                                 f"({_one_line(e)})") from None
+                if total == 0:
+                    raise AudioError(f"{name}: read error at {total / rate:.3f} s "
+                                     f"({_one_line(e)})") from None
+                log.warning("%s: truncated or corrupt after %.3f s (%s); decoded up to there",
+                            name, total / rate, _one_line(e))
+                break
             if len(data) == 0:
+                declared = _declared_frames(name, f)
+                if declared and declared - total > max(0.01 * declared, 0.05 * rate):
+                    log.warning("%s: truncated: %.3f s decoded, the header says %.3f s",
+                                name, total / rate, declared / rate)
+                elif total and f.format == "OGG" and not _ogg_has_end(name):
+                    log.warning("%s: truncated: %.3f s decoded, the stream has no end page",
+                                name, total / rate)
                 break
             _check_finite(data, name, total, rate)
             total += len(data)
@@ -87,7 +150,10 @@ def iter_file_blocks(path: str | os.PathLike, block_sec: float = 2.0) -> Iterato
             if len(out):
                 yield out
         if total == 0:
-            raise AudioError(f"{name}: empty audio (no samples)")
+            declared = f.frames
+            raise AudioError(f"{name}: empty audio (no samples)" if not declared else
+                             f"{name}: no samples decoded although the header says "
+                             f"{declared / rate:.3f} s (truncated or corrupt)")
         tail = resample(np.zeros((0, 1), np.float32), last=True)
         if len(tail):
             yield tail
@@ -128,6 +194,11 @@ def iter_array_blocks(audio: np.ndarray, sample_rate: int, block_sec: float = 10
     audio = np.asarray(audio)
     if audio.ndim not in (1, 2) or audio.shape[0] == 0:
         raise AudioError(f"{name}: empty audio or bad shape {audio.shape} (want (n,) or (n, C))")
+    if audio.ndim == 2 and (audio.shape[1] > MAX_CHANNELS or audio.shape[1] > audio.shape[0]):
+        raise AudioError(f"{name}: shape {audio.shape} looks channel-first (C, n); "
+                         f"pass (n, C), e.g. audio.T")
+    if sample_rate is None or not sample_rate > 0:
+        raise AudioError(f"{name}: sample_rate must be > 0, got {sample_rate}")
     if np.issubdtype(audio.dtype, np.integer):
         audio = audio.astype(np.float32) / float(np.iinfo(audio.dtype).max + 1)
     _check_finite(audio, name, 0, sample_rate)

@@ -1,14 +1,19 @@
 """Transcripts (two tracks of time-stamped segments) and their file formats: json, txt, srt, vtt.
 
-Files are written atomically (``NAME.tmp`` then ``os.replace``).
+Files are written through :mod:`jrsv.atomic` (unique temp file, fsync, rename); an
+srt/vtt pair appears complete or not at all. Times are rounded to the millisecond.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
+
+
+from jrsv.atomic import AtomicTarget, atomic_write_text  # noqa: F401 (re-exported)
 
 FORMATS = ("json", "txt", "srt", "vtt")
 from jrsv.constants import TRACKS
@@ -84,7 +89,8 @@ def to_vtt(segments: Iterable[Segment]) -> str:
 
 
 def to_txt(t: Transcript) -> str:
-    lines = []
+    """``# source: PATH`` then ``[speech]`` and ``[singing]`` with one timed line per segment."""
+    lines = [f"# source: {t.source}"] if t.source else []
     for track in TRACKS:
         lines.append(f"[{track}]")
         lines += [f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}  {s.text}"
@@ -94,15 +100,6 @@ def to_txt(t: Transcript) -> str:
 
 def _ordered(segments: Iterable[Segment]) -> list[Segment]:
     return sorted((s for s in segments if s.text), key=lambda s: (s.start, s.end))
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_transcript(t: Transcript, out_dir: str | os.PathLike, name: str, fmt: str) -> list[Path]:
@@ -115,9 +112,29 @@ def write_transcript(t: Transcript, out_dir: str | os.PathLike, name: str, fmt: 
         return [atomic_write_text(out_dir / f"{name}.txt", to_txt(t))]
     if fmt in ("srt", "vtt"):
         render = to_srt if fmt == "srt" else to_vtt
-        return [atomic_write_text(out_dir / f"{name}.{track}.{fmt}", render(t.track(track)))
-                for track in TRACKS]
+        return write_file_set({out_dir / f"{name}.{track}.{fmt}": render(t.track(track))
+                               for track in TRACKS})
     raise ValueError(f"unknown format {fmt!r}; one of {FORMATS}")
+
+
+def write_file_set(files: dict[Path, str]) -> list[Path]:
+    """Write several text files as a set: all of them, or (on any error) none."""
+    targets = [AtomicTarget(p) for p in files]
+    done: list[Path] = []
+    try:
+        for target, text in zip(targets, files.values()):
+            with open(target.tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+        for target in targets:
+            done.append(target.commit())
+    except BaseException:
+        for target in targets:
+            target.discard()
+        for p in done:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
+    return done
 
 
 def segment_line(track: str, s: Segment) -> str:

@@ -8,7 +8,9 @@ in one batch). Segments are reported as soon as they are final.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +20,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from jrsv.atomic import AtomicTarget
 from jrsv.constants import DEFAULT_STFT, FRAMES_PER_SEC, TRACKS, StftFrontend
-from jrsv.decode.audio_stream import SAMPLE_RATE, AudioError
+from jrsv.decode.audio_stream import SAMPLE_RATE
 from jrsv.decode.engine import DecodeEngine, Hypothesis
 from jrsv.decode.formats import Segment, Token, Transcript
 from jrsv.decode.stft_stream import StreamingIstft, StreamingStft
@@ -68,33 +71,73 @@ def whole_input_config() -> DecodeConfig:
 
 class StemWriter:
     """Separated tracks as 16 kHz wavs ``DIR/NAME.speech.wav``, ``DIR/NAME.singing.wav``
-    (inverse STFT of ``frontend`` with the mixture phase), written to ``.tmp`` and renamed on
-    success."""
+    (inverse STFT of ``frontend`` with the mixture phase), written to per-process temp files
+    (:mod:`jrsv.atomic`) and moved into place together on success: the pair is complete or
+    absent. Any write error is raised as ``OSError`` naming the stem file."""
 
     def __init__(self, out_dir: str | os.PathLike, name: str,
                  frontend: StftFrontend = DEFAULT_STFT):
         self.paths = {t: Path(out_dir) / f"{name}.{t}.wav" for t in TRACKS}
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        self.targets: dict[str, AtomicTarget] = {}
         self.istft = {t: StreamingIstft.from_frontend(frontend) for t in TRACKS}
-        self.files = {t: sf.SoundFile(str(p) + ".tmp", "w", SAMPLE_RATE, 1, "FLOAT", format="WAV")
-                      for t, p in self.paths.items()}
+        self.files: dict[str, sf.SoundFile] = {}
+        try:
+            self.targets = {t: AtomicTarget(p) for t, p in self.paths.items()}
+            for t, target in self.targets.items():
+                self.files[t] = sf.SoundFile(str(target.tmp), "w", SAMPLE_RATE, 1, "FLOAT",
+                                             format="WAV")
+        except Exception as e:  # noqa: BLE001 - libsndfile errors are RuntimeErrors
+            self.close(None)
+            raise self._error(e) from None
+
+    def _error(self, e: BaseException) -> OSError:
+        where = self.paths["speech"].parent
+        if isinstance(e, OSError) and e.strerror:
+            return OSError(e.errno, f"cannot write stems {where}: {e.strerror}")
+        text = " ".join(str(e).split())
+        try:  # libsndfile says "System error." for a full disk
+            if shutil.disk_usage(where).free < (1 << 16):
+                text = "No space left on device"
+        except OSError:
+            pass
+        return OSError(f"cannot write stems {where}: {text}")
 
     def write(self, chunk: StitchedChunk) -> None:
         phase = chunk.mix / chunk.mix.abs().clamp(min=1e-12)
-        for t in TRACKS:
-            self.files[t].write(self.istft[t].push(chunk.heads[t] * phase).numpy())
+        try:
+            for t in TRACKS:
+                self.files[t].write(self.istft[t].push(chunk.heads[t] * phase).numpy())
+        except Exception as e:  # noqa: BLE001
+            raise self._error(e) from None
 
     def close(self, num_samples: int | None) -> None:
-        """num_samples: the input length (finish and rename), or None (abort, delete)."""
-        for t in TRACKS:
-            if num_samples is not None:
-                self.files[t].write(self.istft[t].finish(num_samples).numpy())
-            self.files[t].close()
-            tmp = str(self.paths[t]) + ".tmp"
-            if num_samples is not None:
-                os.replace(tmp, self.paths[t])
-            elif os.path.exists(tmp):
-                os.remove(tmp)
+        """num_samples: the input length (finish, fsync, rename both), or None (abort, delete)."""
+        error = None
+        for t, f in self.files.items():
+            try:
+                if num_samples is not None and error is None:
+                    f.write(self.istft[t].finish(num_samples).numpy())
+                f.close()
+            except Exception as e:  # noqa: BLE001
+                error = error or e
+        self.files = {}
+        if num_samples is None or error is not None:
+            for target in self.targets.values():
+                target.discard()
+            if error is not None:
+                raise self._error(error)
+            return
+        done: list[Path] = []
+        try:
+            for target in self.targets.values():
+                done.append(target.commit())
+        except OSError as e:
+            for target in self.targets.values():
+                target.discard()
+            for p in done:  # keep the pair complete or absent
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise self._error(e) from None
 
 
 class DecodeSession:
@@ -154,9 +197,11 @@ class DecodeSession:
                 try:
                     self.stems = StemWriter(self._stems_dir, self.name, self.frontend)
                 except OSError as e:
-                    raise OSError(f"{self.source}: cannot write stems to {self._stems_dir} "
-                                  f"({e.strerror or e})") from None
-            self.stems.write(chunk)
+                    raise OSError(f"{self.source}: {e.strerror or e}") from None
+            try:
+                self.stems.write(chunk)
+            except OSError as e:
+                raise OSError(f"{self.source}: {e.strerror or e}") from None
         mix_mag = chunk.mix.abs()
         for t in TRACKS:
             self.asr_jobs.extend(self.segmenters[t].push(chunk.start, chunk.heads[t], mix_mag))
@@ -174,8 +219,8 @@ class DecodeSession:
             return
         fs = self.frontend.frame_sec
         end = min(piece.own_end * fs, self.samples_read / SAMPLE_RATE)
-        seg = Segment(piece.own_start * fs, end, text, conf,
-                      [Token(self.engine.text([t.token]), t.frame * fs, t.confidence)
+        seg = Segment(round(piece.own_start * fs, 3), round(end, 3), text, conf,
+                      [Token(self.engine.text([t.token]), round(t.frame * fs, 3), t.confidence)
                        for t in toks])
         self.transcript.track(piece.track).append(seg)
         self.new_segments.append((piece.track, seg))
@@ -199,7 +244,11 @@ class DecodeSession:
         self.transcript.duration = self.samples_read / SAMPLE_RATE
         stems, self.stems = self.stems, None
         if stems is not None:
-            stems.close(self.samples_read if self.error is None else None)
+            try:
+                stems.close(self.samples_read if self.error is None else None)
+            except OSError as e:
+                if self.error is None:
+                    raise OSError(f"{self.source}: {e.strerror or e}") from None
 
     def fail(self, error: BaseException) -> None:
         self.error = error
@@ -234,8 +283,21 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
     ``("done", session, None, None)`` when a session is finished (``session.error`` is set if it
     failed; other sessions go on). ``live``: process each window as soon as it is complete.
     """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     pending = iter(sessions)
     active: list[DecodeSession] = []
+    try:
+        yield from _drive(pending, active, engine, batch_size, max_active, live, on_audio)
+    finally:  # closed early (an interrupt, the consumer stopped): no partial side outputs
+        for s in active:
+            if s.error is None:
+                s.fail(RuntimeError(f"{s.source}: decoding interrupted"))
+
+
+def _drive(pending: Iterator[DecodeSession], active: list[DecodeSession], engine: DecodeEngine,
+           batch_size: int, max_active: int | None, live: bool,
+           on_audio: Callable[[float], None] | None):
     max_active = max_active or max(1, batch_size)
     exhausted = False
     while active or not exhausted:
@@ -249,7 +311,7 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
         for s in active:
             try:
                 secs = s.read(want)
-            except (AudioError, OSError) as e:
+            except Exception as e:  # noqa: BLE001 - any per-input failure fails that input only
                 s.fail(e)
                 continue
             if on_audio and secs:
@@ -270,14 +332,14 @@ def run_sessions(sessions: Iterable[DecodeSession], engine: DecodeEngine, batch_
                 yield "done", s, None, None
             else:
                 still.append(s)
-        active = still
+        active[:] = still
 
 
 def _guard(s: DecodeSession, fn, *args) -> None:
-    """Run a session step; an OSError (e.g. writing stems) fails only that session."""
+    """Run a session step; any error (e.g. writing stems) fails only that session."""
     try:
         fn(*args)
-    except OSError as e:
+    except Exception as e:  # noqa: BLE001 - the batch goes on; the error is reported per input
         s.fail(e)
 
 

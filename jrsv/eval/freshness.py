@@ -8,10 +8,10 @@ the current one, and it is newer than every ``model.pt`` it was computed from.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from jrsv.atomic import atomic_write_text
 from jrsv.eval.scores import read_score
 
 
@@ -41,6 +41,5 @@ def is_up_to_date(score_path: Path, config: dict[str, Any], weights: Iterable[Pa
 def write_done(score_path: Path, config: dict[str, Any], models: dict[str, str]) -> None:
     """Record the config a score file was computed with (atomic)."""
     marker = done_path(score_path)
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(json.dumps({"config": config, "models": models}, indent=1, sort_keys=True))
-    os.replace(tmp, marker)
+    atomic_write_text(marker, json.dumps({"config": config, "models": models}, indent=1,
+                                         sort_keys=True))

@@ -10,6 +10,8 @@ import math
 import sys
 from pathlib import Path
 
+
+from jrsv.atomic import atomic_path, atomic_write_text
 from jrsv.eval.scores import OVERLAPS, ScoreFile, read_score
 
 TITLES = {
@@ -85,10 +87,9 @@ def plot_vs_overlap(scores: list[ScoreFile], ylabel: str, path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def plot_spectrograms(example: Path, path: Path) -> None:
@@ -106,10 +107,9 @@ def plot_spectrograms(example: Path, path: Path) -> None:
                   vmin=-80, vmax=20, cmap="magma")
         ax.set_ylabel(n, fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def build_report(score_dir: Path, out: Path, example: Path | None = None) -> str:
@@ -137,9 +137,7 @@ def build_report(score_dir: Path, out: Path, example: Path | None = None) -> str
         plot_spectrograms(example, out.parent / "example_spectrograms.png")
         parts.append("![spectrograms of one test example](example_spectrograms.png)\n")
     text = "\n".join(parts)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    atomic_write_text(out, text)
     return text
 
 

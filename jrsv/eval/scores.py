@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from jrsv.atomic import atomic_write_text
 OVERLAPS = ("0.0", "0.1", "0.3", "0.5", "1.0")
 
 
@@ -41,10 +41,7 @@ class ScoreFile:
 def write_score(path: str | Path, score: ScoreFile) -> None:
     """Write atomically (tmp + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(asdict(score), indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(asdict(score), indent=1, ensure_ascii=False))
 
 
 def read_score(path: str | Path) -> ScoreFile:

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from jrsv.atomic import atomic_write_text
 
 class GlobalCMVN(nn.Module):
     """``(x - mean) * istd``; x (B, T, F)."""
@@ -49,10 +50,8 @@ class CMVNAccumulator:
 
 def save_cmvn(path: str | Path, mean: torch.Tensor, istd: torch.Tensor, frames: int) -> None:
     """Write ``{"mean": [...], "istd": [...], "frames": N}`` atomically."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps({"mean": mean.tolist(), "istd": istd.tolist(), "frames": frames}))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps({"mean": mean.tolist(), "istd": istd.tolist(),
+                                        "frames": frames}))
 
 
 def load_cmvn(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,13 +5,13 @@ import glob
 import os
 import random
 import re
-import tempfile
 import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from jrsv.atomic import atomic_path
 CKPT_RE = re.compile(r"^step_(\d+)\.pt$")
 
 
@@ -45,28 +45,9 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 
 
 def atomic_save(obj: Any, path: str) -> None:
-    """``torch.save`` to a temp file in the same dir, fsync, then ``os.replace`` onto ``path``."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_" + os.path.basename(path), dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    try:  # make the rename durable
-        dfd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """``torch.save`` through :func:`jrsv.atomic.atomic_path` (unique temp, fsync, replace)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:

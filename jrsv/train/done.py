@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+from jrsv.atomic import atomic_write_text
 from jrsv.checksum import sha256_file
 
 DONE = "done"
@@ -13,13 +14,7 @@ def write_done(model_dir: str, final_path: str) -> str:
     """Write ``model_dir/done`` = {"checkpoint": relative path, "sha256": ...} atomically."""
     rel = os.path.relpath(final_path, model_dir)
     marker = os.path.join(model_dir, DONE)
-    tmp = marker + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"checkpoint": rel, "sha256": sha256_file(final_path)}, f)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, marker)
+    atomic_write_text(marker, json.dumps({"checkpoint": rel, "sha256": sha256_file(final_path)}) + "\n")
     return marker
 
 

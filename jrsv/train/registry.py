@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from jrsv.train.ddp import DistInfo, RankShard, distributed_sampler
+from jrsv.train.position import EpochBatchSampler
 
 BuildModel = Callable[[Mapping[str, Any]], torch.nn.Module]
 #: (conf, model, dist_info) -> (train_loader, valid_loader or valid_fn or None)
@@ -56,6 +57,8 @@ def make_loaders(conf: Mapping[str, Any], train_set: Dataset, valid_set: Dataset
     """DataLoaders from ``data.batch_size``/``data.num_workers``/``seed``; DDP-aware."""
     data = conf.get("data", {})
     bs, nw = int(data.get("batch_size", 16)), int(data.get("num_workers", 0))
+    if bs < 1 or nw < 0:
+        raise ValueError(f"data.batch_size must be >= 1 and data.num_workers >= 0, got {bs}, {nw}")
     seed = int(conf.get("seed", 0))
     if isinstance(train_set, IterableDataset):
         ts = RankShard(train_set, info.rank, info.world_size) if info.distributed else train_set
@@ -63,8 +66,12 @@ def make_loaders(conf: Mapping[str, Any], train_set: Dataset, valid_set: Dataset
     else:
         sampler = distributed_sampler(train_set, info, shuffle=True, seed=seed)
         gen = torch.Generator().manual_seed(seed)
-        train = DataLoader(train_set, batch_size=bs, shuffle=sampler is None, sampler=sampler,
-                           num_workers=nw, collate_fn=collate, generator=gen, drop_last=False)
+        if sampler is None:  # resumable at any batch without loading the skipped ones
+            train = DataLoader(train_set, batch_sampler=EpochBatchSampler(len(train_set), bs, seed),
+                               num_workers=nw, collate_fn=collate, generator=gen)
+        else:
+            train = DataLoader(train_set, batch_size=bs, sampler=sampler, num_workers=nw,
+                               collate_fn=collate, generator=gen, drop_last=False)
     valid = None
     if valid_set is not None:
         vs = distributed_sampler(valid_set, info, shuffle=False) if not isinstance(

@@ -47,6 +47,10 @@ class ToyIterableDataset(IterableDataset):
     def load_state_dict(self, state: Mapping[str, int]) -> None:
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
 
+    def set_position(self, epoch: int, examples: int) -> None:
+        """Trainer resume: the next iteration starts after ``examples`` items of ``epoch``."""
+        self.epoch, self.pos = int(epoch), int(examples)
+
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         order = torch.randperm(len(self.x), generator=torch.Generator().manual_seed(self.seed + self.epoch))
         start, self.pos = self.pos, self.pos

@@ -1,26 +1,23 @@
 """Model-agnostic trainer: ``model(batch) -> dict(loss=..., **scalar logs)``.
 
 Resumable at any optimizer step (optimizer, scheduler, scaler, data position and RNG
-states are checkpointed), DDP-aware (only rank 0 writes), AMP on CUDA, tensorboard + tqdm.
+states are checkpointed; the data is put back at the exact batch without loading the skipped
+ones, see ``jrsv.train.position``), DDP-aware (only rank 0 writes), AMP on CUDA, tensorboard + tqdm.
 """
 from __future__ import annotations
 
 import contextlib
 import math
 import os
-import signal
-import sys
 import time
 from typing import Any, Callable, Mapping
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from jrsv.progress import Progress
 from jrsv.train import checkpoint as ck
 from jrsv.train.ddp import DistInfo, all_reduce_sum, barrier, unwrap
-
-#: test hook: SIGKILL this process right after this optimizer step (and its checkpoint)
-KILL_ENV = "JRSV_TRAIN_KILL_AT_STEP"
 
 DEFAULTS: dict[str, Any] = {
     "max_epochs": 1,          # epochs to run (ignored once max_steps is reached)
@@ -36,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "metric": "valid_loss",   # metric stored in checkpoints, used for best-N
     "metric_mode": "min",     # min | max
     "seed": 0,                # seeds the loader generator per epoch (seed + epoch)
-    "progress": True,         # tqdm bar (only rank 0 and a TTY)
+    "progress": True,         # rank 0: tqdm bar on a TTY, else a plain progress line
+    "progress_interval": 30.0,  # seconds between those plain lines (not on a TTY)
 }
 
 
@@ -71,14 +69,19 @@ class Trainer:
         config: keys of ``DEFAULTS`` plus ``model_dir``; extra keys are stored in checkpoints.
         dist_info: rank/world/device (default: single CPU/CUDA process).
         log_fn: ``log_fn(writer, step)`` called at validations on rank 0 (audio examples, dev SDR).
+        step_fn: ``step_fn(trainer)`` called after every optimizer step and its checkpoint
+            (``trainer.step``, ``trainer.last_logs``: the step's scalar outputs such as ``loss``).
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                  train_loader: DataLoader, valid: Callable[[torch.nn.Module], dict] | DataLoader | None,
                  config: Mapping[str, Any], dist_info: DistInfo | None = None,
-                 log_fn: Callable[[Any, int], None] | None = None):
+                 log_fn: Callable[[Any, int], None] | None = None,
+                 step_fn: Callable[["Trainer"], None] | None = None):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.train_loader, self.valid, self.log_fn = train_loader, valid, log_fn
+        self.step_fn = step_fn
+        self.last_logs: dict[str, float] = {}
         self.conf = {**DEFAULTS, **dict(config)}
         self.full_config = dict(config)
         if "model_dir" not in self.conf:
@@ -107,7 +110,7 @@ class Trainer:
         """Everything needed to resume at the current optimizer step."""
         ds = self.train_loader.dataset
         data: dict[str, Any] = {"epoch": self.epoch, "batches": self.batch_in_epoch}
-        if self._uses_dataset_state():
+        if self._position_kind() == "dataset_state":
             data["dataset"] = ds.state_dict()
         return {
             "model": unwrap(self.model).state_dict(),
@@ -165,11 +168,21 @@ class Trainer:
         return path
 
     # ----------------------------------------------------------------- data position
-    def _uses_dataset_state(self) -> bool:
-        ds = self.train_loader.dataset
-        return (isinstance(ds, IterableDataset) and hasattr(ds, "state_dict")
-                and hasattr(ds, "load_state_dict") and self.train_loader.num_workers == 0
-                and not self.info.distributed)
+    def _position_kind(self) -> str:
+        """How the data is put back at ``batch_in_epoch``: ``batch_sampler`` / ``dataset``
+        (``set_position``, exact for any worker count), ``dataset_state`` (a dataset that tracks
+        its own position; single process, no workers) or ``replay`` (load and drop batches)."""
+        loader, ds = self.train_loader, self.train_loader.dataset
+        if self.info.distributed:
+            return "replay"
+        if hasattr(loader.batch_sampler, "set_position") and not isinstance(ds, IterableDataset):
+            return "batch_sampler"
+        if isinstance(ds, IterableDataset) and hasattr(ds, "set_position") and loader.batch_size:
+            return "dataset"
+        if (isinstance(ds, IterableDataset) and hasattr(ds, "state_dict")
+                and hasattr(ds, "load_state_dict") and loader.num_workers == 0):
+            return "dataset_state"
+        return "replay"
 
     def _epoch_iterator(self):
         """Iterator positioned at ``batch_in_epoch`` of ``epoch`` (set_epoch + seeded generator)."""
@@ -180,14 +193,22 @@ class Trainer:
                 obj.set_epoch(self.epoch)
         if loader.generator is not None:
             loader.generator.manual_seed(int(self.conf["seed"]) + self.epoch)
-        if self._data_state is not None:
+        kind = self._position_kind()
+        if kind == "batch_sampler":
+            loader.batch_sampler.set_position(self.epoch, self.batch_in_epoch)
+            it = iter(loader)
+        elif kind == "dataset":
+            loader.dataset.set_position(self.epoch, self.batch_in_epoch * int(loader.batch_size))
+            it = iter(loader)
+        elif kind == "dataset_state" and self._data_state is not None:
             loader.dataset.load_state_dict(self._data_state)
-            self._data_state = None
             it = iter(loader)
         else:
             it = iter(loader)
-            for _ in range(self.batch_in_epoch):  # map-style / fallback: replay the order
-                next(it)
+            if kind == "replay":
+                for _ in range(self.batch_in_epoch):  # exact, but loads the skipped batches
+                    next(it)
+        self._data_state = None
         if self._rng_to_restore is not None:
             ck.set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
@@ -278,8 +299,9 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(os.path.join(self.model_dir, "tensorboard"))
 
-    def _progress(self):
-        show = (self.conf["progress"] and self.info.is_main and sys.stderr.isatty())
+    def _progress(self) -> Progress:
+        """A tqdm bar on a terminal, plain periodic lines otherwise (``jrsv.progress``)."""
+        show = bool(self.conf["progress"]) and self.info.is_main
         try:
             total = len(self.train_loader)
         except TypeError:
@@ -287,10 +309,10 @@ class Trainer:
         ms = int(self.conf["max_steps"])
         if ms > 0:
             total = ms
-        from tqdm import tqdm
-        return tqdm(total=total, initial=self.step if ms > 0 else self.batch_in_epoch,
-                    disable=not show, desc=f"epoch {self.epoch}", dynamic_ncols=True,
-                    unit="step" if ms > 0 else "batch")
+        return Progress(total=total, initial=self.step if ms > 0 else self.batch_in_epoch,
+                        disable=not show, desc=f"train epoch {self.epoch}",
+                        unit="step" if ms > 0 else "batch",
+                        interval=float(self.conf["progress_interval"]))
 
     def train(self) -> str:
         """Train until ``max_epochs``/``max_steps``; returns the final checkpoint's path."""
@@ -299,7 +321,6 @@ class Trainer:
         accum = max(int(self.conf["accum_grad"]), 1)
         log_iv, val_iv = int(self.conf["log_interval"]), int(self.conf["valid_interval"])
         save_iv = int(self.conf["save_interval"])
-        kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
         last_saved = self.step if self.step > 0 else -1
         self.optimizer.zero_grad(set_to_none=True)
         while not self._done():
@@ -351,8 +372,9 @@ class Trainer:
                 elif save_iv > 0 and self.step % save_iv == 0:
                     self.save()
                     last_saved = self.step
-                if kill_at and self.step == kill_at:
-                    os.kill(os.getpid(), signal.SIGKILL)
+                self.last_logs, logs = logs, {}
+                if self.step_fn is not None:
+                    self.step_fn(self)
                 if self._done():
                     break
             else:  # epoch exhausted
@@ -366,7 +388,9 @@ class Trainer:
                 continue
             bar.close()  # stopped mid-epoch at max_steps
             break
-        if last_saved != self.step:
+        if last_saved != self.step or (self.valid is not None and self.metrics_step != self.step):
+            # the final checkpoint always holds the metric (best-N averaging needs one, also
+            # with valid_interval 0 and a save at the last step, and on a rerun after that)
             self._after_validation(self.validate())
             self.save()
         if self.writer is not None:

@@ -1,0 +1,63 @@
+"""Exact data positions for resuming training mid-epoch.
+
+The trainer counts the batches it consumed in the current epoch and, on resume, puts the data
+back there *without* loading the skipped examples. Two kinds of training data support this:
+
+* a map-style dataset read through :class:`EpochBatchSampler` (``jrsv.train.registry.make_loaders``
+  builds it): epoch ``e``'s order is ``randperm(n)`` from a generator seeded ``seed + e``;
+  ``set_position(e, b)`` starts at batch ``b``;
+* an ``IterableDataset`` with ``set_epoch(e)`` and ``set_position(e, examples)`` whose example
+  ``i`` of epoch ``e`` depends on ``(e, i)`` only and whose workers take consecutive blocks of
+  ``batch_size`` examples counted from the start position (``dtssvd.onthefly.OnTheFlyMixtures``,
+  ``jrsv.train.toy.ToyIterableDataset``): ``examples = batches * batch_size``.
+
+Both are exact for any number of DataLoader workers. Other datasets are replayed (batches are
+loaded and dropped), which is exact but slow.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch.utils.data import Sampler
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Batches of indices of a map-style dataset of ``n`` items, one permutation per epoch.
+
+    Args:
+        n: dataset length.
+        batch_size: indices per batch (the last batch of an epoch may be shorter).
+        seed: epoch ``e`` shuffles with ``torch.Generator().manual_seed(seed + e)``.
+        shuffle: False keeps ``0..n-1``.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, shuffle: bool = True):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.n, self.batch_size, self.seed, self.shuffle = int(n), int(batch_size), int(seed), shuffle
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start of ``epoch``."""
+        self.epoch, self.start = int(epoch), 0
+
+    def set_position(self, epoch: int, batches: int) -> None:
+        """The next iteration starts at batch ``batches`` of ``epoch`` (then back to 0)."""
+        self.epoch, self.start = int(epoch), int(batches)
+
+    def order(self) -> list[int]:
+        """The epoch's index order (n,)."""
+        if not self.shuffle:
+            return list(range(self.n))
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        return torch.randperm(self.n, generator=g).tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order, start = self.order(), self.start
+        self.start = 0
+        for b in range(start * self.batch_size, self.n, self.batch_size):
+            yield order[b:b + self.batch_size]
+
+    def __len__(self) -> int:
+        return (self.n + self.batch_size - 1) // self.batch_size
