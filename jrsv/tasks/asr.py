@@ -37,6 +37,10 @@ class UtteranceDataset(Dataset):
     def __len__(self) -> int:
         return len(self.utts)
 
+    def lengths(self) -> list[float]:
+        """Duration of each utterance in seconds (0 when unknown), for length bucketing."""
+        return [u.duration or 0.0 for u in self.utts]
+
     def __getitem__(self, i: int) -> dict:
         u = self.utts[i]
         try:

@@ -54,9 +54,12 @@ def get_task(kind: str) -> TaskSpec:
 
 def make_loaders(conf: Mapping[str, Any], train_set: Dataset, valid_set: Dataset | None,
                  collate: Callable | None, info: DistInfo) -> tuple[DataLoader, DataLoader | None]:
-    """DataLoaders from ``data.batch_size``/``data.num_workers``/``seed``; DDP-aware."""
+    """DataLoaders from ``data.batch_size``/``data.num_workers``/``data.bucket_batches``/``seed``;
+    DDP-aware. With ``bucket_batches`` > 0 and a dataset that has ``lengths()``, batches hold items
+    of similar length (:class:`EpochBatchSampler`), training and validation alike."""
     data = conf.get("data", {})
     bs, nw = int(data.get("batch_size", 16)), int(data.get("num_workers", 0))
+    bucket = int(data.get("bucket_batches", 0))
     if bs < 1 or nw < 0:
         raise ValueError(f"data.batch_size must be >= 1 and data.num_workers >= 0, got {bs}, {nw}")
     seed = int(conf.get("seed", 0))
@@ -67,8 +70,10 @@ def make_loaders(conf: Mapping[str, Any], train_set: Dataset, valid_set: Dataset
         sampler = distributed_sampler(train_set, info, shuffle=True, seed=seed)
         gen = torch.Generator().manual_seed(seed)
         if sampler is None:  # resumable at any batch without loading the skipped ones
-            train = DataLoader(train_set, batch_sampler=EpochBatchSampler(len(train_set), bs, seed),
-                               num_workers=nw, collate_fn=collate, generator=gen)
+            lengths = train_set.lengths() if bucket and hasattr(train_set, "lengths") else None
+            train = DataLoader(train_set, batch_sampler=EpochBatchSampler(
+                len(train_set), bs, seed, lengths=lengths, bucket_batches=bucket),
+                num_workers=nw, collate_fn=collate, generator=gen)
         else:
             train = DataLoader(train_set, batch_size=bs, sampler=sampler, num_workers=nw,
                                collate_fn=collate, generator=gen, drop_last=False)
@@ -76,8 +81,13 @@ def make_loaders(conf: Mapping[str, Any], train_set: Dataset, valid_set: Dataset
     if valid_set is not None:
         vs = distributed_sampler(valid_set, info, shuffle=False) if not isinstance(
             valid_set, IterableDataset) else None
-        valid = DataLoader(valid_set, batch_size=bs, shuffle=False, sampler=vs,
-                           num_workers=nw, collate_fn=collate)
+        if vs is None and bucket and hasattr(valid_set, "lengths"):  # sorted: least padding
+            sampler = EpochBatchSampler(len(valid_set), bs, shuffle=False, lengths=valid_set.lengths(),
+                                        bucket_batches=len(valid_set))
+            valid = DataLoader(valid_set, batch_sampler=sampler, num_workers=nw, collate_fn=collate)
+        else:
+            valid = DataLoader(valid_set, batch_size=bs, shuffle=False, sampler=vs,
+                               num_workers=nw, collate_fn=collate)
     return train, valid
 
 
