@@ -150,3 +150,20 @@ def test_jrsv_asr_warm_start(work, tmp_path):
               "ctc.ctc_lo.weight", "encoder.embed.conv.2.weight"):
         assert torch.equal(src[k], dst[k]), k
     assert src["encoder.embed.out.0.weight"].shape != dst["encoder.embed.out.0.weight"].shape
+
+
+def test_bench_padding_on_recipe_data(work, tmp_path, capsys):
+    """jrsv bench-padding: bucketing pads less; one timed training step per setting runs."""
+    from jrsv.bin.bench_padding import padding_fraction
+    from jrsv.bin.main import main
+
+    assert padding_fraction([[0, 1]], [1.0, 3.0]) == pytest.approx(1 / 3)
+    conf = tmp_path / "asr.yaml"
+    conf.write_text(yaml.safe_dump(_tiny_conf("asr", work / "data")))
+    rc = main(["bench-padding", "--config", str(conf), "--data", str(work / "data"),
+               "--bucket-batches", "0,2", "--steps", "1", "--rounds", "1"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)["bucket_batches"]
+    assert res["2"]["padding"] <= res["0"]["padding"] and res["2"]["examples_per_s"] > 0
+    assert main(["bench-padding", "--config", str(conf), "--data", str(work / "data"),
+                 "--bucket-batches", "x"]) == 2

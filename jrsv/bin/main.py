@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("jrsv.bin.decode", "transcribe speech and singing in mixed audio files or stdin"),
     "export": ("jrsv.bin.export", "export the separator and ASR encoder+CTC (TorchScript)"),
     "curves": ("jrsv.bin.curves", "learning curves (loss, dev CER vs steps and hours) as a PNG"),
+    "bench-padding": ("jrsv.bin.bench_padding", "ASR batch padding and throughput with/without length bucketing"),
 }
 
 # commands that are whole programs with their own ``main(argv)`` (the recipe's stages)
