@@ -47,14 +47,17 @@ def frame_db(mag: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(energy / _WIN_POWER + 1e-12)
 
 
-def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig) -> torch.Tensor:
-    """(T, F), (T, F) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
-    t_db, m_db = frame_db(track_mag), frame_db(mix_mag)
+def active_frames(track_mag: torch.Tensor, mix: torch.Tensor, cfg: VadConfig) -> torch.Tensor:
+    """track (T, F), mixture (T, F) magnitudes or (T,) :func:`frame_db` levels (computed once
+    for both tracks) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
+    t_db = frame_db(track_mag)
+    m_db = mix if mix.dim() == 1 else frame_db(mix)
     return (t_db > cfg.abs_db) & (t_db - m_db > cfg.rel_db)
 
 
 class TrackSegmenter:
-    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`."""
+    """Streaming: push(start, track_mag (m, F), mix (m, F) magnitudes or (m,) frame dB levels)
+    -> finished :class:`AsrPiece`."""
 
     def __init__(self, track: str, cfg: VadConfig | None = None):
         self.track, self.cfg = track, cfg or VadConfig()
@@ -71,13 +74,13 @@ class TrackSegmenter:
         self._segment = 0
         self._prev_end = 0          # end of the last closed segment (segments never overlap)
 
-    def push(self, start: int, track_mag: torch.Tensor, mix_mag: torch.Tensor) -> list[AsrPiece]:
+    def push(self, start: int, track_mag: torch.Tensor, mix: torch.Tensor) -> list[AsrPiece]:
         if start != self._t:
             raise ValueError(f"frames must be contiguous: got {start}, expected {self._t}")
         self._buf = track_mag if self._buf is None else torch.cat([self._buf, track_mag])
         pieces: list[AsrPiece] = []
         c = self.cfg
-        for flag in active_frames(track_mag, mix_mag, c).tolist():
+        for flag in active_frames(track_mag, mix, c).tolist():
             t = self._t
             if self._seg_start < 0:
                 if flag:
