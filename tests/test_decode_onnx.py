@@ -139,3 +139,15 @@ def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     base, q = cer(torch_tr), cer(int8)
     for track in base:
         assert abs(q[track] - base[track]) <= 1.0, (track, base, q)
+
+
+def test_cli_export_onnx_into_model_dir_is_used(model_dir, tmp_path, capsys):
+    import shutil
+    model = tmp_path / "m"
+    shutil.copytree(model_dir, model)
+    assert main(["export", "--model", str(model), "--out", str(model / "onnx"),
+                 "--format", "onnx"]) == 0
+    out = capsys.readouterr().out
+    assert "decoder int8:" in out
+    assert ensure_export(model, tmp_path / "unused") == model / "onnx"
+    assert not (tmp_path / "unused").exists()
