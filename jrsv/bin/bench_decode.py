@@ -9,7 +9,9 @@ ASR is CTC greedy search (beam 1, the decode default) and CTC prefix beam search
 rescoring (beam 10; U2ASR, paper-size 6-block decoder). Backends: ``torch`` (eager), ``onnx``
 (ONNX Runtime CPU, fp32) and ``onnx-int8`` (dynamically quantised MatMuls), the ONNX ones
 exported from the same randomly initialised torch models; each row shows its speed-up over
-the torch row of the same size and search, measured in the same run.
+the torch row of the same size and search, measured in the same run. "CPU s / audio s" is the
+process CPU time (all threads) per audio second: with one thread it is nearly independent of
+other jobs on a shared machine, unlike the wall-clock RTF.
 
 Usage: ``python -m jrsv.bin.bench_decode [--seconds 60] [--threads 2] [--sizes paper,tiny]
 [--beam-sizes 1,10] [--backends torch,onnx,onnx-int8] [--rounds 2]``
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -92,11 +95,13 @@ def run(engine, seconds: float, batch_size: int, warm_up: bool = True) -> dict[s
         for _ in run_sessions([warm], engine, batch_size):
             pass
     engine.timings.clear()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     s = DecodeSession("bench", iter_array_blocks(audio, SR, block_sec=2.0), engine, cfg)
     for _ in run_sessions([s], engine, batch_size):
         pass
     total = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     tm = dict(engine.timings)
     asr_audio = {t: sum(seg.end - seg.start for seg in s.transcript.track(t))
                  for t in ("speech", "singing")}
@@ -105,6 +110,7 @@ def run(engine, seconds: float, batch_size: int, warm_up: bool = True) -> dict[s
            "asr.singing": tm.get("asr.singing", 0.0) / seconds}
     res["other"] = (total - sum(tm.values())) / seconds
     res["total"] = total / seconds
+    res["cpu"] = cpu / seconds
     res["asr_coverage"] = min(asr_audio.values()) / seconds
     return res
 
@@ -170,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, {_ort_version()}, randomly initialised weights, "
           f"window 10 s / overlap 2 s, batch {args.batch_size}")
     print("| model | backend | search | separation | ASR speech | ASR singing | other (STFT, VAD, "
-          "stitching) | total RTF | speed-up vs torch | ASR input / audio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "stitching) | total RTF | speed-up vs torch | CPU s / audio s | ASR input / audio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             loaded = list(engines(size, backends, args.threads, tmp))
@@ -181,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                     for beam in beams:
                         engine.beam_size = beam
                         r = run(engine, args.seconds, args.batch_size, warm_up=round_ == 0)
+                        print(f"<!-- round {round_ + 1}: {size} {backend} beam {beam}: RTF "
+                              f"{r['total']:.3f}, CPU {r['cpu']:.3f} -->", file=sys.stderr, flush=True)
                         key = (backend, beam)
                         if key not in best or r["total"] < best[key]["total"]:
                             best[key] = r
@@ -190,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             search = "CTC greedy" if beam == 1 else f"beam {beam} + rescoring"
             print(f"| {size} | {backend} | {search} | {r['separation']:.3f} | "
                   f"{r['asr.speech']:.3f} | {r['asr.singing']:.3f} | {r['other']:.3f} | "
-                  f"**{r['total']:.3f}** | {speed} | {r['asr_coverage']:.2f} |", flush=True)
+                  f"**{r['total']:.3f}** | {speed} | {r['cpu']:.3f} | {r['asr_coverage']:.2f} |",
+                  flush=True)
     load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
     print(f"each row: the fastest of {args.rounds} interleaved rounds; load average at end {load}")
     if args.profile:
