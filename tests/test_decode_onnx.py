@@ -74,7 +74,8 @@ def test_onnx_tokens_equal_torch(model_dir, tmp_path, beam):
     assert ort_engine.timings["separation"] > 0 and ort_engine.timings["asr.speech"] > 0
 
 
-def test_int8_engine_runs_and_bad_export_is_one_line(model_dir, tmp_path):
+def test_int8_engine_runs_and_bad_export_is_one_line(model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JRSV_ONNX_CACHE", str(tmp_path / "cache"))
     eng = build_engine("onnx-int8", model_dir, threads=1)
     assert eng.int8 and eng.separate([torch.rand(50, 513)])[0]["speech"].shape == (50, 513)
     (tmp_path / "export.json").write_text('{"format": "torchscript"}')
