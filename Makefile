@@ -49,8 +49,11 @@ bench-data: $(STAMP) system-deps
 bench-model: $(STAMP)
 	$(PY) -m jrsv.bin.bench_model
 
+# torch vs ONNX Runtime fp32 vs int8, CTC greedy and beam 10 + rescoring, paper size
 bench-decode: $(STAMP) system-deps
-	$(PY) -m jrsv.bin.bench_decode
+	$(PY) -c 'import onnxruntime, onnx' 2>/dev/null || $(PY) -m pip install -q -e '.[onnx]' || \
+	  $(PY) -m pip install -q --no-build-isolation -e '.[onnx]'
+	$(PY) -m jrsv.bin.bench_decode --sizes paper --seconds 40
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

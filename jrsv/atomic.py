@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import re
 import secrets
 import signal
@@ -108,6 +109,17 @@ def atomic_path(path: PathLike, suffix: str = "", mkdir: bool = True) -> Iterato
         target.discard()
         raise
     target.commit()
+
+
+def publish_dir(tmp_dir: PathLike, target: PathLike) -> Path:
+    """Move a finished directory ``tmp_dir`` (same file system) onto ``target``, replacing an older
+    one: readers see the old or the new directory, never a half-written one."""
+    target = Path(target)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp_dir, target)
+    _fsync_path(target.parent, directory=True)
+    return target
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

@@ -90,20 +90,27 @@ class TransformerDecoder(nn.Module):
         utterance's encoder output for its N-best); hyps: N token lists without sos/eos.
         Returns (N,) ``sum_j log p(y_j | y_<j) + log p(eos | y)``.
         """
-        n = len(hyps)
-        if n == 0:
-            return memory.new_zeros(0)
-        lens = torch.tensor([len(h) + 1 for h in hyps], device=memory.device)
-        width = int(lens.max())
-        ys_in = torch.full((n, width), eos, dtype=torch.long, device=memory.device)
-        ys_out = torch.full((n, width), 0, dtype=torch.long, device=memory.device)
-        for i, h in enumerate(hyps):
-            ys_in[i, 0] = sos
-            if h:
-                t = torch.tensor(h, dtype=torch.long, device=memory.device)
-                ys_in[i, 1:len(h) + 1] = t
-                ys_out[i, :len(h)] = t
-            ys_out[i, len(h)] = eos
-        logp = torch.log_softmax(self.forward(memory, memory_mask, ys_in, lens).float(), dim=-1)
-        tok = logp.gather(2, ys_out.unsqueeze(2)).squeeze(2)  # (N, L)
-        return tok.masked_fill(~make_non_pad_mask(lens, width), 0.0).sum(1)
+        return score_hyps(self.forward, memory, memory_mask, hyps, sos, eos)
+
+
+def score_hyps(forward, memory: torch.Tensor, memory_mask: torch.Tensor, hyps: list[list[int]],
+               sos: int, eos: int) -> torch.Tensor:
+    """:meth:`TransformerDecoder.score_hyps` for any decoder ``forward(memory, memory_mask,
+    ys_in (N, L), ys_in_lens (N,)) -> logits (N, L, V)`` (an eager or an exported one)."""
+    n = len(hyps)
+    if n == 0:
+        return memory.new_zeros(0)
+    lens = torch.tensor([len(h) + 1 for h in hyps], device=memory.device)
+    width = int(lens.max())
+    ys_in = torch.full((n, width), eos, dtype=torch.long, device=memory.device)
+    ys_out = torch.full((n, width), 0, dtype=torch.long, device=memory.device)
+    for i, h in enumerate(hyps):
+        ys_in[i, 0] = sos
+        if h:
+            t = torch.tensor(h, dtype=torch.long, device=memory.device)
+            ys_in[i, 1:len(h) + 1] = t
+            ys_out[i, :len(h)] = t
+        ys_out[i, len(h)] = eos
+    logp = torch.log_softmax(forward(memory, memory_mask, ys_in, lens).float(), dim=-1)
+    tok = logp.gather(2, ys_out.unsqueeze(2)).squeeze(2)  # (N, L)
+    return tok.masked_fill(~make_non_pad_mask(lens, width), 0.0).sum(1)

@@ -145,11 +145,13 @@ class U2ASR(nn.Module):
     @torch.no_grad()
     def decode_encoded(self, enc: torch.Tensor, enc_lens: torch.Tensor,
                        mode: str = "attention_rescoring", beam_size: int = 10,
-                       ctc_weight: float = 0.5) -> list[DecodeResult]:
-        """Decode precomputed encoder outputs enc (B, T', D), enc_lens (B,)."""
+                       ctc_weight: float = 0.5, ctc_log_probs: torch.Tensor | None = None
+                       ) -> list[DecodeResult]:
+        """Decode precomputed encoder outputs enc (B, T', D), enc_lens (B,); ``ctc_log_probs``
+        (B, T', V): the CTC log-posteriors when the caller has them already."""
         if mode not in DECODE_MODES:
             raise ValueError(f"unknown decode mode {mode!r}; choose from {DECODE_MODES}")
-        log_probs = self.ctc.log_softmax(enc)
+        log_probs = self.ctc.log_softmax(enc) if ctc_log_probs is None else ctc_log_probs
         if mode == "ctc_greedy_search":
             return ctc_greedy_search(log_probs, enc_lens)
         if mode == "attention":

@@ -54,6 +54,24 @@ def ctc_greedy_search(log_probs: torch.Tensor, lens: torch.Tensor,
     return results
 
 
+def _log_add2(a: float, b: float) -> float:
+    """``log_add(a, b)`` for two floats (the same arithmetic, without the generic overhead)."""
+    if a < b:
+        a, b = b, a
+    if a == NEG_INF:
+        return NEG_INF
+    return a + math.log(1.0 + math.exp(b - a))
+
+
+def _times(node) -> list[int]:
+    """Peak times kept as a linked list ``(time, previous)`` (O(1) to extend) -> list."""
+    out = []
+    while node is not None:
+        out.append(node[0])
+        node = node[1]
+    return out[::-1]
+
+
 class _Prefix:
     """Blank / non-blank ending probabilities of one prefix, plus Viterbi peak times."""
 
@@ -65,16 +83,16 @@ class _Prefix:
         self.v_s = NEG_INF  # best single path ending in blank
         self.v_ns = NEG_INF
         self.cur_prob = NEG_INF  # peak prob of the last token on the best ns path
-        self.times_s: list[int] = []
-        self.times_ns: list[int] = []
+        self.times_s = None  # peak times (linked, see _times) of the best blank-ending path
+        self.times_ns = None
 
     def score(self) -> float:
-        return log_add(self.s, self.ns)
+        return _log_add2(self.s, self.ns)
 
     def viterbi(self) -> float:
         return max(self.v_s, self.v_ns)
 
-    def times(self) -> list[int]:
+    def times(self):
         return self.times_s if self.v_s > self.v_ns else self.times_ns
 
 
@@ -92,38 +110,44 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, beam_size: int,
     start.s, start.v_s = 0.0, 0.0
     hyps.append(((), start))
     k = min(beam_size, lp.size(1))
-    for t in range(lp.size(0)):
-        top_p, top_u = lp[t].topk(k)
+    top_p_all, top_u_all = (x.tolist() for x in lp.topk(k, dim=1))  # (T, k) once
+    for t, (top_p, top_u) in enumerate(zip(top_p_all, top_u_all)):
         nxt: dict[tuple[int, ...], _Prefix] = {}
-        for p, u in zip(top_p.tolist(), top_u.tolist()):
+        for p, u in zip(top_p, top_u):
             for prefix, ps in hyps:
                 last = prefix[-1] if prefix else None
                 if u == blank_id:  # *a -> *a_ , *a_ -> *a_
-                    n = nxt.setdefault(prefix, _Prefix())
-                    n.s = log_add(n.s, ps.score() + p)
-                    if ps.viterbi() + p > n.v_s:
-                        n.v_s, n.times_s = ps.viterbi() + p, list(ps.times())
+                    n = nxt.get(prefix) or nxt.setdefault(prefix, _Prefix())
+                    n.s = _log_add2(n.s, ps.score() + p)
+                    vit = ps.viterbi() + p
+                    if vit > n.v_s:
+                        n.v_s, n.times_s = vit, ps.times()
                 elif u == last:
-                    n = nxt.setdefault(prefix, _Prefix())  # *a -> *a (same token continues)
-                    n.ns = log_add(n.ns, ps.ns + p)
+                    n = nxt.get(prefix) or nxt.setdefault(prefix, _Prefix())  # *a -> *a
+                    n.ns = _log_add2(n.ns, ps.ns + p)
                     if ps.v_ns + p > n.v_ns:
                         n.v_ns = ps.v_ns + p
-                        n.times_ns = list(ps.times_ns)
+                        n.times_ns = ps.times_ns
                         n.cur_prob = ps.cur_prob
-                        if p > ps.cur_prob:
-                            n.cur_prob, n.times_ns[-1] = p, t
-                    n2 = nxt.setdefault(prefix + (u,), _Prefix())  # *a_ -> *aa (new token)
-                    n2.ns = log_add(n2.ns, ps.s + p)
+                        if p > ps.cur_prob:  # the peak of the last token moves to t
+                            n.cur_prob, n.times_ns = p, (t, ps.times_ns[1])
+                    key = prefix + (u,)
+                    n2 = nxt.get(key) or nxt.setdefault(key, _Prefix())  # *a_ -> *aa
+                    n2.ns = _log_add2(n2.ns, ps.s + p)
                     if ps.v_s + p > n2.v_ns:
-                        n2.v_ns, n2.cur_prob, n2.times_ns = ps.v_s + p, p, ps.times_s + [t]
+                        n2.v_ns, n2.cur_prob, n2.times_ns = ps.v_s + p, p, (t, ps.times_s)
                 else:  # *a -> *ab, *a_ -> *ab
-                    n = nxt.setdefault(prefix + (u,), _Prefix())
-                    n.ns = log_add(n.ns, ps.score() + p)
-                    if ps.viterbi() + p > n.v_ns:
-                        n.v_ns, n.cur_prob, n.times_ns = ps.viterbi() + p, p, ps.times() + [t]
-        alive = [kv for kv in nxt.items() if kv[1].score() > NEG_INF]  # drop impossible prefixes
-        hyps = sorted(alive, key=lambda kv: kv[1].score(), reverse=True)[:beam_size]
-    return [(list(prefix), ps.score(), list(ps.times())) for prefix, ps in hyps]
+                    key = prefix + (u,)
+                    n = nxt.get(key) or nxt.setdefault(key, _Prefix())
+                    n.ns = _log_add2(n.ns, ps.score() + p)
+                    vit = ps.viterbi() + p
+                    if vit > n.v_ns:
+                        n.v_ns, n.cur_prob, n.times_ns = vit, p, (t, ps.times())
+        scored = [(ps.score(), prefix, ps) for prefix, ps in nxt.items()]
+        scored = [x for x in scored if x[0] > NEG_INF]  # drop impossible prefixes
+        scored.sort(key=lambda x: x[0], reverse=True)
+        hyps = [(prefix, ps) for _, prefix, ps in scored[:beam_size]]
+    return [(list(prefix), ps.score(), _times(ps.times())) for prefix, ps in hyps]
 
 
 def attention_rescoring(decoder, memory: torch.Tensor, memory_mask: torch.Tensor,

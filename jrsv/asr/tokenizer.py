@@ -111,7 +111,10 @@ def format_units(units: Iterable[str]) -> str:
 
 
 def write_units(units: list[str], path: str | Path) -> None:
-    Path(path).write_text(format_units(units), encoding="utf-8")
+    """``units.txt`` written atomically."""
+    from jrsv.atomic import atomic_write_text
+
+    atomic_write_text(path, format_units(units))
 
 
 def detokenize(pieces: Iterable[str]) -> str:

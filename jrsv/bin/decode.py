@@ -2,6 +2,7 @@
 
   jrsv decode INPUT... --model DIR [--format json|txt|srt|vtt] [--output-dir DIR]
               [--write-stems DIR] [--device cpu|cuda] [--batch-size N] [--beam-size N]
+              [--backend torch|onnx|onnx-int8] [--threads N]
               [--window-sec 10 --overlap-sec 2]
 
 INPUT: audio files (wav, flac, ogg, mp3; any rate / channels), directories (searched
@@ -34,7 +35,7 @@ from jrsv.atomic import (install_signal_handlers, quiet_broken_pipe, restore_sig
                          temp_name)
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
                                       iter_pcm_blocks)
-from jrsv.decode.engine import DecodeEngine
+from jrsv.decode.onnx_engine import BACKENDS, build_engine
 from jrsv.decode.formats import FORMATS, segment_line, write_transcript, _segment_dict
 from jrsv.decode.pipeline import (DEFAULT_MIN_CONFIDENCE, DecodeConfig, DecodeSession,
                                   model_min_confidence, run_sessions)
@@ -65,7 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "else 0.5)")
     p.add_argument("--stdin-rate", type=int, default=16000, help="sample rate of PCM on stdin")
     p.add_argument("--stdin-channels", type=int, default=1, help="channels of PCM on stdin")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads of torch / ONNX Runtime (0: the library's default)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch",
+                   help="torch; onnx: ONNX Runtime fp32 (pip install 'jrsv[onnx]'; the model is "
+                        "exported once into $JRSV_ONNX_CACHE, default ~/.cache/jrsv/onnx); "
+                        "onnx-int8: dynamically quantised")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -227,8 +233,8 @@ def _run(args: argparse.Namespace, held: list[int]) -> int:
               f"({e.strerror or e})", file=sys.stderr)
         return 2
     try:
-        engine = DecodeEngine.from_model_dir(args.model, device=args.device,
-                                             beam_size=args.beam_size)
+        engine = build_engine(args.backend, args.model, device=args.device,
+                              beam_size=args.beam_size, threads=args.threads)
     except Exception as e:  # noqa: BLE001 - ModelDirError and device errors: one line
         print(f"jrsv decode: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -35,6 +35,20 @@ class Hypothesis:
 def pad_batch(mags: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """[(T_i, F)] -> (padded (B, T_max, F), lengths (B,))."""
     return pad_sequences(mags)
+
+
+def pad_min_frames(mags: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Zero-pad pieces shorter than :data:`MIN_ASR_FRAMES` (the subsampling's minimum)."""
+    return [m if m.size(0) >= MIN_ASR_FRAMES else
+            torch.cat([m, m.new_zeros(MIN_ASR_FRAMES - m.size(0), m.size(1))]) for m in mags]
+
+
+def hypotheses(log_probs: torch.Tensor, enc_lens: list[int], results) -> list[Hypothesis]:
+    """log_probs (B, T', V) on CPU, valid lengths, search results (``tokens``, ``times``)
+    -> :class:`Hypothesis` with the CTC posterior of each token at its peak frame."""
+    return [Hypothesis(list(r.tokens), list(r.times),
+                       peak_confidences(log_probs[i, :enc_lens[i]], list(r.tokens), list(r.times)))
+            for i, r in enumerate(results)]
 
 
 def log_magnitude(mag: torch.Tensor) -> torch.Tensor:
@@ -108,33 +122,34 @@ class DecodeEngine:
         return res
 
     @torch.inference_mode()
-    def recognize(self, mags: list[torch.Tensor], track: str = "") -> list[Hypothesis]:
+    def recognize(self, mags: list[torch.Tensor], track: str | Sequence[str] = "") -> list[Hypothesis]:
         """[(T_i, F) separated magnitudes] -> one :class:`Hypothesis` each.
-        ``track`` only labels the time spent (``timings["asr.<track>"]``)."""
+
+        ``track`` only labels the time spent (``timings["asr.<track>"]``): one label for all
+        pieces, or one per piece (pieces of both tracks in one call share the time by frames).
+        """
         t0 = time.perf_counter()
         hyps = self._recognize(mags)
-        self.timings[f"asr.{track}" if track else "asr"] += time.perf_counter() - t0
+        spent = time.perf_counter() - t0
+        labels = [track] * len(mags) if isinstance(track, str) else list(track)
+        frames = [max(m.size(0), 1) for m in mags]
+        for label, n in zip(labels, frames):
+            self.timings[f"asr.{label}" if label else "asr"] += spent * n / sum(frames)
         return hyps
 
     def _recognize(self, mags: list[torch.Tensor]) -> list[Hypothesis]:
-        mags = [m if m.size(0) >= MIN_ASR_FRAMES else
-                torch.cat([m, m.new_zeros(MIN_ASR_FRAMES - m.size(0), m.size(1))]) for m in mags]
-        x, lens = pad_batch(mags)
+        x, lens = pad_batch(pad_min_frames(mags))
         feats, lens = self.asr_features(x.to(self.device)), lens.to(self.device)
         enc, enc_lens_t = self.asr.encode(feats, lens)
-        log_probs = torch.log_softmax(self.asr.ctc.ctc_lo(enc).float(), dim=-1).cpu()
-        enc_lens = enc_lens_t.cpu().tolist()
+        log_probs = torch.log_softmax(self.asr.ctc.ctc_lo(enc).float(), dim=-1)
         if self.beam_size > 1 and hasattr(self.asr, "decode_encoded"):
             results = self.asr.decode_encoded(enc, enc_lens_t, mode=self.decode_mode,
-                                              beam_size=self.beam_size)
+                                              beam_size=self.beam_size, ctc_log_probs=log_probs)
         elif self.beam_size > 1 and hasattr(self.asr, "decode"):
             results = self.asr.decode(feats, lens, mode=self.decode_mode, beam_size=self.beam_size)
         else:
-            results = ctc_greedy_search(log_probs, enc_lens_t.cpu())
-        return [Hypothesis(list(r.tokens), list(r.times),
-                           peak_confidences(log_probs[i, :enc_lens[i]], list(r.tokens),
-                                            list(r.times)))
-                for i, r in enumerate(results)]
+            results = ctc_greedy_search(log_probs, enc_lens_t)
+        return hypotheses(log_probs.cpu(), enc_lens_t.cpu().tolist(), results)
 
     def text(self, tokens: list[int]) -> str:
         """Token ids -> text (:meth:`jrsv.asr.tokenizer.CharTokenizer.decode`)."""

@@ -27,7 +27,7 @@ from jrsv.decode.engine import DecodeEngine, Hypothesis
 from jrsv.decode.formats import Segment, Token, Transcript
 from jrsv.decode.stft_stream import StreamingIstft, StreamingStft
 from jrsv.decode.stitching import PieceTokens, owned_tokens
-from jrsv.decode.vad import AsrPiece, TrackSegmenter, VadConfig
+from jrsv.decode.vad import AsrPiece, TrackSegmenter, VadConfig, frame_db
 from jrsv.decode.windowing import StitchedChunk, WindowedSeparation, WindowJob
 
 DEFAULT_MIN_CONFIDENCE = 0.5  # confidence gate of a model that was not calibrated
@@ -102,8 +102,9 @@ class StemWriter:
             pass
         return OSError(f"cannot write stems {where}: {text}")
 
-    def write(self, chunk: StitchedChunk) -> None:
-        phase = chunk.mix / chunk.mix.abs().clamp(min=1e-12)
+    def write(self, chunk: StitchedChunk, mix_mag: torch.Tensor) -> None:
+        """chunk: separated heads (m, F) and the complex mixture; mix_mag = |mixture| (m, F)."""
+        phase = chunk.mix / mix_mag.clamp(min=1e-12)
         try:
             for t in TRACKS:
                 self.files[t].write(self.istft[t].push(chunk.heads[t] * phase).numpy())
@@ -198,13 +199,15 @@ class DecodeSession:
                     self.stems = StemWriter(self._stems_dir, self.name, self.frontend)
                 except OSError as e:
                     raise OSError(f"{self.source}: {e.strerror or e}") from None
+        mix_mag = chunk.mix.abs()  # once for the stems and both tracks' VADs
+        if self.stems is not None:
             try:
-                self.stems.write(chunk)
+                self.stems.write(chunk, mix_mag)
             except OSError as e:
                 raise OSError(f"{self.source}: {e.strerror or e}") from None
-        mix_mag = chunk.mix.abs()
+        mix_db = frame_db(mix_mag, self.frontend)
         for t in TRACKS:
-            self.asr_jobs.extend(self.segmenters[t].push(chunk.start, chunk.heads[t], mix_mag))
+            self.asr_jobs.extend(self.segmenters[t].push(chunk.start, chunk.heads[t], mix_db))
 
     def accept_recognition(self, piece: AsrPiece, hyp: Hypothesis) -> None:
         toks = owned_tokens(PieceTokens(piece.start, piece.own_start, piece.own_end,
@@ -360,21 +363,19 @@ def _separate(engine: DecodeEngine, sessions: list[DecodeSession], batch_size: i
 
 
 def _recognize(engine: DecodeEngine, sessions: list[DecodeSession], batch_size: int) -> None:
+    """Pieces of both tracks (and all sessions) in one ASR call per batch."""
     while True:
         batch = _take(sessions, "asr_jobs", batch_size)
         if not batch:
             return
-        for track in TRACKS:  # one call per track (timings per track; same shapes batch well)
-            group = [(s, p) for s, p in batch if p.track == track]
-            if not group:
-                continue
-            try:
-                hyps = engine.recognize([piece.mag for _, piece in group], track=track)
-            except RuntimeError as e:
-                for s in {id(s): s for s, _ in group}.values():
-                    s.fail(RuntimeError(f"{s.name}: recognition failed "
-                                        f"({' '.join(str(e).split())[:200]})"))
-                continue
-            for (s, piece), hyp in zip(group, hyps):
-                if s.error is None:
-                    s.accept_recognition(piece, hyp)
+        try:
+            hyps = engine.recognize([piece.mag for _, piece in batch],
+                                    track=[piece.track for _, piece in batch])
+        except RuntimeError as e:
+            for s in {id(s): s for s, _ in batch}.values():
+                s.fail(RuntimeError(f"{s.name}: recognition failed "
+                                    f"({' '.join(str(e).split())[:200]})"))
+            continue
+        for (s, piece), hyp in zip(batch, hyps):
+            if s.error is None:
+                s.accept_recognition(piece, hyp)

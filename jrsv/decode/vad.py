@@ -69,16 +69,18 @@ def _window_power(n_fft: int, win_length: int) -> float:
     return float(stft_window(n_fft, win_length).pow(2).sum())
 
 
-def active_frames(track_mag: torch.Tensor, mix_mag: torch.Tensor, cfg: VadConfig,
+def active_frames(track_mag: torch.Tensor, mix: torch.Tensor, cfg: VadConfig,
                   frontend: StftFrontend = DEFAULT_STFT) -> torch.Tensor:
-    """(T, F), (T, F) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
-    t_db, m_db = frame_db(track_mag, frontend), frame_db(mix_mag, frontend)
+    """track (T, F), mixture (T, F) magnitudes or (T,) :func:`frame_db` levels (computed once
+    for both tracks) -> (T,) bool frame decisions (absolute and mixture-relative gate)."""
+    t_db = frame_db(track_mag, frontend)
+    m_db = mix if mix.dim() == 1 else frame_db(mix, frontend)
     return (t_db > cfg.abs_db) & (t_db - m_db > cfg.rel_db)
 
 
 class TrackSegmenter:
-    """Streaming: push(start, track_mag (m, F), mix_mag (m, F)) -> finished :class:`AsrPiece`.
-    ``frontend``: the STFT the magnitudes come from (for the dBFS levels)."""
+    """Streaming: push(start, track_mag (m, F), mix (m, F) magnitudes or (m,) frame dB levels)
+    -> finished :class:`AsrPiece`. ``frontend``: the STFT the magnitudes come from (dBFS levels)."""
 
     def __init__(self, track: str, cfg: VadConfig | None = None,
                  frontend: StftFrontend = DEFAULT_STFT):
@@ -95,13 +97,13 @@ class TrackSegmenter:
         self._segment = 0
         self._prev_end = 0          # end of the last closed segment (segments never overlap)
 
-    def push(self, start: int, track_mag: torch.Tensor, mix_mag: torch.Tensor) -> list[AsrPiece]:
+    def push(self, start: int, track_mag: torch.Tensor, mix: torch.Tensor) -> list[AsrPiece]:
         if start != self._t:
             raise ValueError(f"frames must be contiguous: got {start}, expected {self._t}")
         self._buf = track_mag if self._buf is None else torch.cat([self._buf, track_mag])
         pieces: list[AsrPiece] = []
         c = self.cfg
-        for flag in active_frames(track_mag, mix_mag, c, self.frontend).tolist():
+        for flag in active_frames(track_mag, mix, c, self.frontend).tolist():
             t = self._t
             if self._seg_start < 0:
                 if flag:
