@@ -25,6 +25,7 @@ import torch
 from jrsv.asr.decoder import score_hyps
 from jrsv.asr.search import (DecodeResult, attention_rescoring, ctc_greedy_search,
                              ctc_prefix_beam_search)
+from jrsv.asr.tokenizer import CharTokenizer, read_units
 from jrsv.atomic import publish_dir
 from jrsv.decode.engine import TRACKS, DecodeEngine, Hypothesis, hypotheses, pad_batch, pad_min_frames
 
@@ -94,8 +95,8 @@ class OnnxDecodeEngine(DecodeEngine):
         if beam_size > 1 and decode_mode == "attention_rescoring" and self.decoder is None:
             raise OnnxExportError(f"{export_dir}: no exported attention decoder for rescoring")
         self.sos, self.eos = manifest.get("sos"), manifest.get("eos")
-        self.units = [line.rsplit(" ", 1)[0] for line in
-                      (export_dir / "units.txt").read_text(encoding="utf-8").splitlines()]
+        self.units = read_units(export_dir / "units.txt")
+        self.tokenizer = CharTokenizer(self.units)
         self.device = torch.device("cpu")
         self.separator = self.asr = None
         self.asr_features = None  # inside the exported graph
