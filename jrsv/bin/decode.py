@@ -1,6 +1,6 @@
 """Transcribe speech and singing in mixed audio.
 
-  jrsv decode INPUT... --model DIR [--format json|txt|srt|vtt] [--output-dir DIR]
+  jrsv decode INPUT... [--model DIR] [--format json|txt|srt|vtt] [--output-dir DIR]
               [--write-stems DIR] [--device cpu|cuda] [--batch-size N] [--beam-size N]
               [--window-sec 10 --overlap-sec 2]
 
@@ -27,13 +27,16 @@ from jrsv.decode.pipeline import (DEFAULT_MIN_CONFIDENCE, DecodeConfig, DecodeSe
                                   model_min_confidence, run_sessions)
 from jrsv.decode.vad import VadConfig
 from jrsv.model_io import ModelDirError, read_config
+from jrsv.pretrained import default_model_dir
 
 MAX_STATUS = 125
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory, @list.txt or -")
-    p.add_argument("--model", required=True, help="model directory (model.pt, config.yaml, units.txt)")
+    p.add_argument("--model", default=str(default_model_dir()),
+                   help="model directory (model.pt, config.yaml, units.txt; default: the bundled "
+                        "model, jrsv/pretrained/default)")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.add_argument("--output-dir", default=".", help="where transcripts go (default: .)")
     p.add_argument("--write-stems", metavar="DIR", help="also write separated 16 kHz wavs here")

@@ -14,13 +14,15 @@ from jrsv.decode.engine import DecodeEngine
 from jrsv.decode.formats import Segment, Transcript
 from jrsv.decode.pipeline import DecodeConfig, DecodeSession, model_min_confidence, run_sessions
 from jrsv.model_io import read_config
+from jrsv.pretrained import default_model_dir
 
 
 class Transcriber:
     """Speech and singing transcripts of mixed audio.
 
     Args:
-        model_dir: a ``jrsv`` model directory (``model.pt``, ``config.yaml``, ``units.txt``).
+        model_dir: a ``jrsv`` model directory (``model.pt``, ``config.yaml``, ``units.txt``);
+            default: the bundled model (:func:`jrsv.pretrained.default_model_dir`).
         device: ``"cpu"``, ``"cuda"``, ...
         beam_size: 1 = CTC greedy search (fastest); > 1 = the ASR's beam search + rescoring.
         batch_size: separation windows / ASR pieces per model call.
@@ -28,8 +30,10 @@ class Transcriber:
             model's calibrated confidence gate when its config.yaml has one).
     """
 
-    def __init__(self, model_dir: str | os.PathLike, device: str = "cpu", beam_size: int = 1,
+    def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "cpu", beam_size: int = 1,
                  batch_size: int = 1, config: DecodeConfig | None = None):
+        if model_dir is None:
+            model_dir = default_model_dir()
         self.engine = DecodeEngine.from_model_dir(model_dir, device=device, beam_size=beam_size)
         if config is None:
             config = DecodeConfig(min_confidence=model_min_confidence(read_config(model_dir)))
