@@ -24,7 +24,8 @@ PROGRAMS: dict[str, tuple[str, str]] = {
     "report": ("jrsv.eval.report", "render report.md with the four tables and plots"),
     "build-dtssvd": ("dtssvd.build", "build the DTSSVD dev/test lists from the corpora"),
     "make-corpora": ("dtssvd.synth.cli", "generate mini corpora in the real corpora's layouts"),
-    "demo": ("jrsv.bin.demo", "decode a generated sample stream with the default model"),
+    "demo": ("jrsv.bin.demo", "decode the shipped sample mixture with the default model"),
+    "make-sample": ("jrsv.bin.make_sample", "build the shipped sample mixture from held-out data"),
 }
 
 
