@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: all venv system-deps test test-slow demo bench bench-data bench-model bench-decode recipe-mini clean
+.PHONY: all venv system-deps test test-slow demo sample bench bench-data bench-model bench-decode recipe-mini clean
 
 all: test
 
@@ -33,8 +33,13 @@ test-slow: $(STAMP) system-deps
 	$(PY) -m pytest -q -m slow
 
 # --- demo -------------------------------------------------------------------
-demo: $(STAMP) system-deps
-	$(PY) -m jrsv.bin.demo
+# decodes the sample shipped in jrsv/pretrained/sample (no corpora, no system packages)
+demo: $(STAMP)
+	$(PY) -m jrsv.bin.main demo
+
+# rebuilds that sample from the test split of the default model's trained_on corpora
+sample: $(STAMP) system-deps
+	$(PY) -m jrsv.bin.main make-sample
 
 # --- recipe -----------------------------------------------------------------
 recipe-mini: $(STAMP) system-deps
