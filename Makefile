@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: all venv system-deps test test-slow demo sample bench bench-data bench-model bench-decode recipe-mini clean
+.PHONY: all venv system-deps test test-slow demo sample bench bench-data bench-model bench-decode bench-live recipe-mini clean
 
 all: test
 
@@ -56,6 +56,10 @@ bench-model: $(STAMP)
 
 bench-decode: $(STAMP) system-deps
 	$(PY) -m jrsv.bin.bench_decode
+
+# live captions: latency from segment end to final caption at real-time pace (2 threads)
+bench-live: $(STAMP)
+	$(PY) -m jrsv.bin.main bench-live --threads 2 --repeat 3
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

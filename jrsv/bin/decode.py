@@ -6,8 +6,9 @@
 
 INPUT: audio files (wav, flac, ogg, mp3; any rate / channels), directories (searched
 recursively), @list.txt (one path per line), or - for raw s16le PCM on stdin (--stdin-rate,
---stdin-channels); stdin segments are printed to stdout as soon as they are final, one line
-each ("[speech] 00:00:01.000 --> 00:00:03.000 text"; JSON lines with --format json).
+--stdin-channels): live captions, printed as they are due (see jrsv/bin/decode_live.py):
+caption lines per track ("[speech] 00:00:01.000 --> 00:00:03.000 text", the current partial
+caption on a terminal), or JSON lines of partial/final events with --format json.
 Outputs: NAME.json / NAME.txt (both tracks) or NAME.speech.srt + NAME.singing.srt (.vtt).
 Exit status: the number of inputs that failed (at most 125); 0 when all decoded.
 """
@@ -37,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=str(default_model_dir()),
                    help="model directory (model.pt, config.yaml, units.txt; default: the bundled "
                         "model, jrsv/pretrained/default)")
-    p.add_argument("--format", choices=FORMATS, default="json")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="files: json (default); stdin: caption lines (default) or json events")
     p.add_argument("--output-dir", default=".", help="where transcripts go (default: .)")
     p.add_argument("--write-stems", metavar="DIR", help="also write separated 16 kHz wavs here")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
@@ -109,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - ModelDirError and device errors: one line
         print(f"jrsv decode: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
+    if inputs == ["-"]:
+        from jrsv.bin.decode_live import run_stdin
+        return run_stdin(args, engine, config.min_confidence, config.vad)
+    args.format = args.format or "json"
     names = _unique_names(inputs)
     live = inputs == ["-"]
     total_sec = 0.0

@@ -25,6 +25,7 @@ PROGRAMS: dict[str, tuple[str, str]] = {
     "build-dtssvd": ("dtssvd.build", "build the DTSSVD dev/test lists from the corpora"),
     "make-corpora": ("dtssvd.synth.cli", "generate mini corpora in the real corpora's layouts"),
     "demo": ("jrsv.bin.demo", "decode the shipped sample mixture with the default model"),
+    "bench-live": ("jrsv.bin.bench_live", "caption latency of live decoding at real-time pace"),
     "make-sample": ("jrsv.bin.make_sample", "build the shipped sample mixture from held-out data"),
 }
 
