@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,data]' || $(PY) -m pip install -q --no-build-isolation -e '.[test,data]'
+	$(PY) -m pip install -q -e '.[test,data,serve]' || $(PY) -m pip install -q --no-build-isolation -e '.[test,data,serve]'
 	touch $(STAMP)
 
 venv: $(STAMP)

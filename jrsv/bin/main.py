@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("jrsv.bin.decode", "transcribe speech and singing in mixed audio files or stdin"),
     "export": ("jrsv.bin.export", "export the separator and ASR encoder+CTC (TorchScript)"),
+    "serve": ("jrsv.bin.serve", "live captioning server: websocket, HTTP and a caption page"),
 }
 
 # commands that are whole programs with their own ``main(argv)`` (the recipe's stages)
