@@ -52,9 +52,11 @@ def test_context_windows_cover_every_frame_once_with_context(pushes):
 
 
 def test_context_windows_catch_up_in_one_window():
-    w = ContextWindows(hop=8, context=16, lookahead=8)
+    w = ContextWindows(hop=8, context=16, lookahead=8, max_keep=64)
     jobs = w.push(torch.randn(200, 4, dtype=torch.complex64))
-    assert len(jobs) == 1 and jobs[0].keep == 192  # everything with lookahead after it
+    # everything with lookahead after it, in windows of at most max_keep kept frames
+    assert [j.keep for j in jobs] == [64, 64, 64] and jobs[0].mag.size(0) == 64 + 8
+    assert jobs[1].mag.size(0) == 16 + 64 + 8
     with pytest.raises(ValueError):
         ContextWindows(hop=0, context=1, lookahead=1)
 

@@ -5,8 +5,10 @@
 #   fluidsynth           MIDI -> audio for the music stems
 #   timgm6mb-soundfont   the General MIDI soundfont fluidsynth renders with
 #   libsndfile1          soundfile's backend
+#   chromium             the headless browser of the `jrsv serve` page test (Playwright)
+#   fonts-wqy-microhei   a CJK font, so that the browser draws Chinese captions
 set -euo pipefail
-pkgs=(espeak-ng gcin-voice fluidsynth timgm6mb-soundfont libsndfile1)
+pkgs=(espeak-ng gcin-voice fluidsynth timgm6mb-soundfont libsndfile1 chromium fonts-wqy-microhei)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

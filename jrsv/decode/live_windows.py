@@ -3,8 +3,8 @@ frames it finalises (at least ``hop``: all that have ``lookahead`` frames after 
 ``lookahead`` future frames; only the finalised frames of the separator output are kept (no
 cross-fade), so a frame is final ``lookahead`` to ``hop + lookahead`` frames after it arrives, and
 the separator always sees ``context`` frames before and ``lookahead`` after it. A decoder that
-fell behind finalises everything that has arrived in one longer window, which costs less per
-frame, so it catches up.
+fell behind finalises everything that has arrived in longer windows (up to ``max_keep`` kept
+frames each, which bounds their memory), which cost less per frame, so it catches up.
 
 Compared with :class:`jrsv.decode.windowing.WindowedSeparation` (10 s windows, 2 s cross-fade:
 frames final up to 10 s late) this costs up to ``(context + hop + lookahead) / hop`` separator
@@ -34,13 +34,14 @@ class ContextJob:
 class ContextWindows:
     """push(frames (k, F) complex) / finish() -> :class:`ContextJob`; accept(job, outputs
     {head: (n, F)}) -> the :class:`StitchedChunk` of its kept frames. Jobs must be accepted in
-    order. Memory: at most ``context + hop + lookahead`` + one push of frames."""
+    order. Memory: at most ``context + max_keep + lookahead`` + one push of frames."""
 
-    def __init__(self, hop: int, context: int, lookahead: int):
+    def __init__(self, hop: int, context: int, lookahead: int, max_keep: int | None = None):
         if hop < 1 or context < 0 or lookahead < 0:
             raise ValueError(f"need hop >= 1, context >= 0, lookahead >= 0 frames "
                              f"(got {hop}, {context}, {lookahead})")
         self.hop, self.context, self.lookahead = hop, context, lookahead
+        self.max_keep = max(hop, max_keep or 8 * hop)  # longest catch-up window's kept part
         self._mix: torch.Tensor | None = None  # complex frames from _mix_start
         self._mix_start = 0
         self._total = 0
@@ -62,7 +63,8 @@ class ContextWindows:
             if final:
                 keep_end = min(self._next + self.hop, self._total)
             elif self._next + self.hop + self.lookahead <= self._total:
-                keep_end = self._total - self.lookahead  # all that is ready: one window
+                # all that is ready, in windows of at most max_keep kept frames
+                keep_end = min(self._total - self.lookahead, self._next + self.max_keep)
             else:
                 break
             start = max(0, self._next - self.context)
