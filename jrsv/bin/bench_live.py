@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jrsv.decode.live import LiveConfig, LiveDecoder
 from jrsv.pretrained import SAMPLE_DIR, default_model_dir
 
 
@@ -101,12 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--block-sec", type=float, default=0.1, help="capture block of the source")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    d = LiveConfig()
+    ap.add_argument("--hop-sec", type=float, default=d.hop_sec, help="LiveConfig.hop_sec")
+    ap.add_argument("--context-sec", type=float, default=d.context_sec,
+                    help="LiveConfig.context_sec")
+    ap.add_argument("--lookahead-sec", type=float, default=d.lookahead_sec,
+                    help="LiveConfig.lookahead_sec")
     a = ap.parse_args(argv)
     import soundfile as sf
     import torch
 
     from jrsv.decode.engine import DecodeEngine
-    from jrsv.decode.live import LiveConfig, LiveDecoder
     from jrsv.decode.pipeline import model_min_confidence
     from jrsv.model_io import read_config
     torch.set_num_threads(a.threads)
@@ -120,14 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     if a.input is None:
         audio = np.concatenate([audio] * max(1, a.repeat))
     dur = len(audio) / rate
-    config = LiveConfig(min_confidence=model_min_confidence(read_config(a.model)))
+    config = LiveConfig(min_confidence=model_min_confidence(read_config(a.model)),
+                        hop_sec=a.hop_sec, context_sec=a.context_sec,
+                        lookahead_sec=a.lookahead_sec)
     decoder = LiveDecoder(engine, config, sample_rate=rate)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"[bench-live] streaming {src} ({dur:.1f} s) at real-time pace in {a.block_sec:g} s "
-          f"blocks, {a.threads} threads, load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"blocks, {a.threads} threads, separation hop {a.hop_sec:g} s + context "
+          f"{a.context_sec:g} s + lookahead {a.lookahead_sec:g} s, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
     events, wall = run_live(decoder, audio, rate, a.block_sec)
     lat = latencies(events)
     res = {"audio_sec": round(dur, 2), "wall_sec": round(wall, 2), "threads": a.threads,
+           "hop_sec": a.hop_sec, "context_sec": a.context_sec, "lookahead_sec": a.lookahead_sec,
            "load_avg_1min": round(os.getloadavg()[0], 2),
            "compute": {k: round(v / dur, 3) for k, v in engine.timings.items()},
            "final": summary(lat["final"]), "first_partial": summary(lat["first_partial"]),
