@@ -116,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
         return run_stdin(args, engine, config.min_confidence, config.vad)
     args.format = args.format or "json"
     names = _unique_names(inputs)
-    live = inputs == ["-"]
     total_sec = 0.0
     for p in inputs:
         if p != "-":
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 total_sec += file_info(p)[1]
             except AudioError:
                 pass
-    bar = _progress(total_sec, args.quiet or live)
+    bar = _progress(total_sec, args.quiet)
 
     def sessions():
         for path, name in zip(inputs, names):
@@ -145,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.update(sec)
 
-    for kind, s, track, seg in run_sessions(sessions(), engine, args.batch_size, live=live,
+    for kind, s, track, seg in run_sessions(sessions(), engine, args.batch_size,
                                             on_audio=on_audio):
         if kind == "segment":
             if s.source == "-":

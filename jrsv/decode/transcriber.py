@@ -8,8 +8,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from jrsv.decode.audio_stream import (SAMPLE_RATE, AudioError, MonoResampler, iter_array_blocks,
-                                      iter_file_blocks)
+from jrsv.decode.audio_stream import SAMPLE_RATE, iter_array_blocks, iter_file_blocks
 from jrsv.decode.engine import DecodeEngine
 from jrsv.decode.formats import Segment, Transcript
 from jrsv.decode.pipeline import DecodeConfig, DecodeSession, model_min_confidence, run_sessions
@@ -73,24 +72,15 @@ class Transcriber:
     def transcribe_stream(self, blocks: Iterable[np.ndarray], sample_rate: int = SAMPLE_RATE
                           ) -> Iterator[tuple[str, Segment]]:
         """PCM blocks ((n,) or (n, C) float in [-1, 1] at ``sample_rate``) -> ``(track, Segment)``
-        as soon as each segment is final (live use)."""
-        resample = MonoResampler(sample_rate)
-
-        def gen() -> Iterator[np.ndarray]:
-            for b in blocks:
-                b = np.asarray(b, dtype=np.float32)
-                if not np.all(np.isfinite(b)):
-                    raise AudioError("<stream>: NaN/Inf samples")
-                out = resample(b)
-                if len(out):
-                    yield out
-            tail = resample(np.zeros((0, 1), np.float32), last=True)
-            if len(tail):
-                yield tail
-
-        s = DecodeSession("<stream>", gen(), self.engine, self.config)
-        for kind, sess, track, seg in run_sessions([s], self.engine, 1, live=True):
-            if kind == "segment":
-                yield track, seg
-            elif sess.error is not None:
-                raise sess.error
+        as soon as each segment is final (live use: :class:`jrsv.decode.live.LiveDecoder`, with
+        this transcriber's confidence gate and VAD; its partial results are not returned)."""
+        from jrsv.decode.live import LiveConfig, LiveDecoder
+        decoder = LiveDecoder(self.engine, LiveConfig(min_confidence=self.config.min_confidence,
+                                                      vad=self.config.vad), sample_rate)
+        for b in blocks:
+            for e in decoder.push(b):
+                if e.type == "final" and e.text:
+                    yield e.track, Segment(e.start, e.end, e.text, e.confidence)
+        for e in decoder.finish():
+            if e.type == "final" and e.text:
+                yield e.track, Segment(e.start, e.end, e.text, e.confidence)
