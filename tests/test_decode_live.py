@@ -174,3 +174,12 @@ def test_bench_live_measures_latency_at_real_time_pace():
     assert len(lat["first_partial"]) == 1 and 0 < lat["first_partial"][0] < 1.5
     s = bench_live.summary([1.0, 2.0, 3.0, 10.0])
     assert s["median"] == 2.5 and s["max"] == 10.0 and 3.0 < s["p95"] < 10.0
+
+
+def test_bench_live_baseline_runs_the_windowed_pipeline():
+    from jrsv.decode.pipeline import DecodeConfig
+    audio = _bursts([(0.3, False), (1.2, True), (1.0, False)])
+    events, wall = bench_live.run_windowed(_engine(), DecodeConfig(window_sec=4, overlap_sec=1),
+                                           audio, 16000, block_sec=0.1)
+    assert [e.type for _, e in events] == ["final"] and events[0][1].track == "speech"
+    assert wall >= len(audio) / 16000 - 0.05

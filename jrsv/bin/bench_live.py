@@ -72,6 +72,31 @@ def run_live(decoder, audio: np.ndarray, rate: int, block_sec: float = 0.1) -> t
     return events, time.perf_counter() - t0
 
 
+def run_windowed(engine, config, audio: np.ndarray, rate: int, block_sec: float = 0.1
+                 ) -> tuple[list, float]:
+    """Baseline: the same stream through the file decoder's streaming pipeline (10 s separation
+    windows, :func:`jrsv.decode.pipeline.run_sessions` with ``live=True``, what ``jrsv decode -``
+    used before the live decoder) -> ([(wall, final CaptionEvent)], t_end)."""
+    from jrsv.decode.audio_stream import MonoResampler
+    from jrsv.decode.live import CaptionEvent
+    from jrsv.decode.pipeline import DecodeSession, run_sessions
+    q: queue.Queue = queue.Queue()
+    resample = MonoResampler(rate)
+    t0 = time.perf_counter()
+    th = threading.Thread(target=feed, args=(audio, rate, block_sec, q, t0), daemon=True)
+    th.start()
+    blocks = (resample(b) for b in iter(q.get, None))
+    session = DecodeSession("stream", blocks, engine, config)
+    events = []
+    for kind, _, track, seg in run_sessions([session], engine, 1, live=True):
+        if kind == "segment":
+            events.append((time.perf_counter() - t0, CaptionEvent(
+                "final", track, f"{track}-{len(events)}", seg.start, seg.end, seg.text,
+                seg.confidence)))
+    th.join()
+    return events, time.perf_counter() - t0
+
+
 def latencies(events: list) -> dict:
     """Final latency (emitted - end) of every final event (captions, and withdrawals of shown
     partials), first-partial latency (emitted - start) of captions that had partials; seconds."""
@@ -102,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--block-sec", type=float, default=0.1, help="capture block of the source")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--baseline", action="store_true",
+                    help="measure the file decoder's streaming pipeline (10 s windows) instead")
     d = LiveConfig()
     ap.add_argument("--hop-sec", type=float, default=d.hop_sec, help="LiveConfig.hop_sec")
     ap.add_argument("--context-sec", type=float, default=d.context_sec,
@@ -131,15 +158,24 @@ def main(argv: list[str] | None = None) -> int:
                         lookahead_sec=a.lookahead_sec)
     decoder = LiveDecoder(engine, config, sample_rate=rate)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu0 = time.process_time()
     print(f"[bench-live] streaming {src} ({dur:.1f} s) at real-time pace in {a.block_sec:g} s "
           f"blocks, {a.threads} threads, separation hop {a.hop_sec:g} s + context "
           f"{a.context_sec:g} s + lookahead {a.lookahead_sec:g} s, load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    events, wall = run_live(decoder, audio, rate, a.block_sec)
+    if a.baseline:
+        from jrsv.decode.pipeline import DecodeConfig
+        print("[bench-live] baseline: the file decoder's streaming pipeline (10 s windows)")
+        events, wall = run_windowed(engine, DecodeConfig(min_confidence=config.min_confidence),
+                                    audio, rate, a.block_sec)
+    else:
+        events, wall = run_live(decoder, audio, rate, a.block_sec)
+    cpu = time.process_time() - cpu0
     lat = latencies(events)
     res = {"audio_sec": round(dur, 2), "wall_sec": round(wall, 2), "threads": a.threads,
            "hop_sec": a.hop_sec, "context_sec": a.context_sec, "lookahead_sec": a.lookahead_sec,
-           "load_avg_1min": round(os.getloadavg()[0], 2),
+           "load_avg_1min": round(os.getloadavg()[0], 2), "baseline": a.baseline,
+           "cpu_sec_per_audio_sec": round(cpu / dur, 3),
            "compute": {k: round(v / dur, 3) for k, v in engine.timings.items()},
            "final": summary(lat["final"]), "first_partial": summary(lat["first_partial"]),
            "events": {k: sum(e.type == k for _, e in events) for k in ("partial", "final")},
@@ -155,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"[bench-live] {label:32s} none")
     print(f"[bench-live] {res['events']['final']} finals ({res['withdrawn']} withdrawn by the "
-          f"confidence gate), {res['events']['partial']} partials; model compute per audio "
-          f"second: {res['compute']}; wall {wall:.1f} s for {dur:.1f} s; peak RSS "
+          f"confidence gate), {res['events']['partial']} partials; model time per audio "
+          f"second: {res['compute']}; CPU time per audio second {res['cpu_sec_per_audio_sec']}; "
+          f"wall {wall:.1f} s for {dur:.1f} s; peak RSS "
           f"{res['peak_rss_mb']} MB (before streaming {res['rss_before_stream_mb']} MB); "
           f"load average now {res['load_avg_1min']}")
     if a.json:
