@@ -85,8 +85,12 @@ def run_windowed(engine, config, audio: np.ndarray, rate: int, block_sec: float 
     t0 = time.perf_counter()
     th = threading.Thread(target=feed, args=(audio, rate, block_sec, q, t0), daemon=True)
     th.start()
-    blocks = (resample(b) for b in iter(q.get, None))
-    session = DecodeSession("stream", blocks, engine, config)
+
+    def blocks():
+        while (b := q.get()) is not None:
+            yield resample(b)
+        yield resample(np.zeros((0, 1), np.float32), last=True)
+    session = DecodeSession("stream", blocks(), engine, config)
     events = []
     for kind, _, track, seg in run_sessions([session], engine, 1, live=True):
         if kind == "segment":
