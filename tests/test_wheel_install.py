@@ -25,6 +25,8 @@ def test_wheel_installs_with_model_and_decodes_elsewhere(tmp_path):
         assert f"jrsv/pretrained/default/{f}" in names
     for f in ("sample.flac", "references.json"):
         assert f"jrsv/pretrained/sample/{f}" in names
+    for f in ("index.html", "captions.js", "captions.css", "pcm-worklet.js"):
+        assert f"jrsv/serve/static/{f}" in names
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
