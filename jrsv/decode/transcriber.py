@@ -77,10 +77,12 @@ class Transcriber:
         from jrsv.decode.live import LiveConfig, LiveDecoder
         decoder = LiveDecoder(self.engine, LiveConfig(min_confidence=self.config.min_confidence,
                                                       vad=self.config.vad), sample_rate)
-        for b in blocks:
-            for e in decoder.push(b):
-                if e.type == "final" and e.text:
-                    yield e.track, Segment(e.start, e.end, e.text, e.confidence)
-        for e in decoder.finish():
+
+        def events():
+            for b in blocks:
+                yield from decoder.push(b)
+            yield from decoder.finish()
+
+        for e in events():
             if e.type == "final" and e.text:
                 yield e.track, Segment(e.start, e.end, e.text, e.confidence)
