@@ -95,3 +95,20 @@ def test_sample_follows_the_models_own_corpora(tmp_path):
     conf.pop("trained_on")
     (model / "config.yaml").write_text(yaml.safe_dump(conf, allow_unicode=True))
     assert sample_stream.corpus_of(model) == ("mini", sample_stream.SEED)
+
+
+@needs_tools
+def test_make_sample_uses_a_finished_recipe_run_and_rejects_unknown_presets(tmp_path, monkeypatch,
+                                                                            capsys):
+    corpora = tmp_path / "recipe" / "corpora"
+    sample_stream.ensure_corpora(corpora, "tiny", 777)
+    monkeypatch.setattr(sample_stream, "default_corpora", lambda size: corpora)
+    called = []
+    monkeypatch.setattr(sample_stream, "generate_test_split", lambda *a: called.append(a))
+    out = tmp_path / "s"
+    assert make_sample.main(["--preset", "tiny", "--out", str(out)]) == 0
+    assert not called and (out / "sample.flac").is_file()
+    capsys.readouterr()
+    assert make_sample.main(["--preset", "huge", "--out", str(tmp_path / "s2")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "huge" in err
