@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import yaml
 from recipe_utils import needs_tools
@@ -51,8 +52,17 @@ def test_demo_bad_sample_dir_is_one_line_error(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "nosample" in err and "make-sample" in err
 
 
+@pytest.fixture(scope="module")
+def tiny_corpora(tmp_path_factory):
+    """A full generator run of the tiny preset (shared by the tests below)."""
+    full = tmp_path_factory.mktemp("tiny") / "corpora"
+    sample_stream.ensure_corpora(full, "tiny", 777)
+    return full
+
+
 @needs_tools
-def test_make_sample_builds_the_test_split_only_and_same_files_as_a_full_run(tmp_path, capsys):
+def test_make_sample_builds_the_test_split_only_and_same_files_as_a_full_run(tmp_path, capsys,
+                                                                             tiny_corpora):
     """The test-split-only generation writes byte-identical files to a full generator run, and
     no training data; the sample is written with its references and provenance."""
     model = tmp_path / "m"
@@ -67,8 +77,7 @@ def test_make_sample_builds_the_test_split_only_and_same_files_as_a_full_run(tmp
     assert all(r["speech"] and r["singing"] for r in refs["segments"])
 
     part = sample_stream.generate_test_split(tmp_path / "part", "tiny", 777)
-    full = tmp_path / "full"
-    sample_stream.ensure_corpora(full, "tiny", 777)
+    full = tiny_corpora
     part_files = {p.relative_to(part) for p in part.rglob("*.wav")}
     full_files = {p.relative_to(full) for p in full.rglob("*.wav")}
     assert part_files and part_files < full_files
@@ -99,9 +108,8 @@ def test_sample_follows_the_models_own_corpora(tmp_path):
 
 @needs_tools
 def test_make_sample_uses_a_finished_recipe_run_and_rejects_unknown_presets(tmp_path, monkeypatch,
-                                                                            capsys):
-    corpora = tmp_path / "recipe" / "corpora"
-    sample_stream.ensure_corpora(corpora, "tiny", 777)
+                                                                            capsys, tiny_corpora):
+    corpora = tiny_corpora
     monkeypatch.setattr(sample_stream, "default_corpora", lambda size: corpora)
     called = []
     monkeypatch.setattr(sample_stream, "generate_test_split", lambda *a: called.append(a))
