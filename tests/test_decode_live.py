@@ -183,3 +183,17 @@ def test_bench_live_baseline_runs_the_windowed_pipeline():
                                            audio, 16000, block_sec=0.1)
     assert [e.type for _, e in events] == ["final"] and events[0][1].track == "speech"
     assert wall >= len(audio) / 16000 - 0.05
+
+
+def test_live_commands_let_openmp_threads_sleep(monkeypatch):
+    from jrsv.bin import main as cli
+    for command, argv, want in [("serve", ["serve"], "PASSIVE"),
+                                ("bench-live", ["bench-live"], "PASSIVE"),
+                                ("decode", ["decode", "-"], "PASSIVE"),
+                                ("decode", ["decode", "a.wav"], None)]:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+        cli._live_threads(command, argv)
+        assert __import__("os").environ.get("OMP_WAIT_POLICY") == want, command
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice is kept
+    cli._live_threads("serve", ["serve"])
+    assert __import__("os").environ["OMP_WAIT_POLICY"] == "ACTIVE"

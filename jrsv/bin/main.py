@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # command name -> (module, one-line help)
@@ -51,9 +52,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Live commands are mostly idle, waiting for audio: their OpenMP threads should sleep rather than
+# spin between operators (measured with 2 threads, BENCHMARKS.md "Live captions": median/p95
+# latency 1.15/3.58 s spinning, 1.01/1.26 s passive). Read when torch loads, so set first.
+LIVE_COMMANDS = ("serve", "bench-live")
+
+
+def _live_threads(command: str | None, argv: list[str]) -> None:
+    if command in LIVE_COMMANDS or (command == "decode" and "-" in argv):
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
+    _live_threads(command, argv)
     if command in PROGRAMS and argv and argv[0] == command:
         mod = importlib.import_module(PROGRAMS[command][0])
         sys.argv[0] = f"jrsv {command}"
