@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: all venv system-deps test test-slow demo bench bench-data bench-model bench-decode recipe-mini clean
+.PHONY: all venv system-deps test test-slow demo sample bench bench-data bench-model bench-decode bench-live recipe-mini clean
 
 all: test
 
@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,data]' || $(PY) -m pip install -q --no-build-isolation -e '.[test,data]'
+	$(PY) -m pip install -q -e '.[test,data,serve]' || $(PY) -m pip install -q --no-build-isolation -e '.[test,data,serve]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -33,8 +33,13 @@ test-slow: $(STAMP) system-deps
 	$(PY) -m pytest -q -m slow
 
 # --- demo -------------------------------------------------------------------
-demo: $(STAMP) system-deps
-	$(PY) -m jrsv.bin.demo
+# decodes the sample shipped in jrsv/pretrained/sample (no corpora, no system packages)
+demo: $(STAMP)
+	$(PY) -m jrsv.bin.main demo
+
+# rebuilds that sample from the test split of the default model's trained_on corpora
+sample: $(STAMP) system-deps
+	$(PY) -m jrsv.bin.main make-sample
 
 # --- recipe -----------------------------------------------------------------
 recipe-mini: $(STAMP) system-deps
@@ -54,6 +59,10 @@ bench-decode: $(STAMP) system-deps
 	$(PY) -c 'import onnxruntime, onnx' 2>/dev/null || $(PY) -m pip install -q -e '.[onnx]' || \
 	  $(PY) -m pip install -q --no-build-isolation -e '.[onnx]'
 	$(PY) -m jrsv.bin.bench_decode --sizes paper --seconds 40
+
+# live captions: latency from segment end to final caption at real-time pace (2 threads)
+bench-live: $(STAMP)
+	$(PY) -m jrsv.bin.main bench-live --threads 2 --repeat 3
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -41,7 +41,7 @@ def test_written_gate_becomes_the_decoders_default(tmp_path):
     from jrsv.decode.transcriber import Transcriber
 
     model = tmp_path / "m"
-    shutil.copytree(ROOT / "models" / "default", model)
+    shutil.copytree(ROOT / "jrsv" / "pretrained" / "default", model)
     conf = read_config(model)
     conf.pop("decode", None)
     assert model_min_confidence(conf) == DEFAULT_MIN_CONFIDENCE
@@ -58,7 +58,7 @@ def test_written_gate_becomes_the_decoders_default(tmp_path):
 @needs_tools
 def test_calibrate_end_to_end_on_tiny_corpora(tmp_path, capsys):
     model = tmp_path / "m"
-    shutil.copytree(ROOT / "models" / "default", model)
+    shutil.copytree(ROOT / "jrsv" / "pretrained" / "default", model)
     rc = calibrate.main(["--model", str(model), "--corpora", str(tmp_path / "c"), "--preset", "tiny", "--mixtures", "2",
                          "--music-gap", "1", "--step", "0.25", "--out", str(tmp_path / "o"),
                          "--threads", "1", "--write"])

@@ -15,8 +15,8 @@ import package_model  # noqa: E402
 
 def _fake_recipe(tmp: Path) -> tuple[Path, Path]:
     exp, data = tmp / "exp", tmp / "data"
-    model = load_model_dir(ROOT / "models" / "default")
-    save_model_dir(model, exp / "jrsv_fd" / "final", units=read_units(ROOT / "models" / "default"))
+    model = load_model_dir(ROOT / "jrsv" / "pretrained" / "default")
+    save_model_dir(model, exp / "jrsv_fd" / "final", units=read_units(ROOT / "jrsv" / "pretrained" / "default"))
     (exp / "jrsv_fd" / "train.yaml").write_text(yaml.safe_dump({"model": {"mode": "fd"}}))
     per = {o: {"speech": 50.0, "singing": 60.0} for o in ("0.0", "0.1", "0.3", "0.5", "1.0")}
     write_score(exp / "scores" / "1_asr_multi.json",

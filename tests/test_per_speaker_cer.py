@@ -14,10 +14,10 @@ import per_speaker_cer  # noqa: E402
 
 
 def test_prints_cer_per_speaker(tmp_path, capsys):
-    conf = read_config(ROOT / "models" / "default")
+    conf = read_config(ROOT / "jrsv" / "pretrained" / "default")
     asr_conf = dict(conf["asr"], input_dim=80, cmvn_dim=0)
     model = build_model({"kind": "asr", "asr": asr_conf})  # untrained: its CER is whatever it is
-    save_model_dir(model, tmp_path / "asr", units=read_units(ROOT / "models" / "default"))
+    save_model_dir(model, tmp_path / "asr", units=read_units(ROOT / "jrsv" / "pretrained" / "default"))
     src = tmp_path / "data" / "sources"
     src.mkdir(parents=True)
     rng = np.random.default_rng(0)

@@ -21,7 +21,7 @@ def test_quantize16_and_floor_levels():
 
 
 def test_measure_matches_direct_sdri():
-    sep = load_model_dir(ROOT / "models" / "default").mtass.eval()
+    sep = load_model_dir(ROOT / "jrsv" / "pretrained" / "default").mtass.eval()
     g = torch.Generator().manual_seed(0)
     items = []
     for _ in range(2):

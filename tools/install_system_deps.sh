@@ -12,9 +12,11 @@
 #                        real recorded game soundtracks (Ogg Vorbis/Opus, ~237 MB download) for the
 #                        MUSDB-like corpus (dtssvd/synth/recorded_music.py, MUSIC_SOURCES.md there);
 #                        never the wesnoth music packages (reserved for an independent evaluation)
+#   chromium             the headless browser of the `jrsv serve` page test (Playwright)
+#   fonts-wqy-microhei   a CJK font, so that the browser draws Chinese captions
 set -euo pipefail
 pkgs=(espeak-ng gcin-voice fluidsynth timgm6mb-soundfont libsndfile1 fortunes-zh manpages-zh
-      drascula-music hyperrogue-music singularity-music warzone2100-music)
+      drascula-music hyperrogue-music singularity-music warzone2100-music chromium fonts-wqy-microhei)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -3,7 +3,7 @@
 stdout, for ``jrsv decode -`` (RELIABILITY.md, "Long inputs").
 
     python tools/long_pcm.py --data recipes/dtssvd/data --minutes 120 \
-        | /usr/bin/time -f "%M KB max RSS, %e s" jrsv decode - --model models/default > /dev/null
+        | /usr/bin/time -f "%M KB max RSS, %e s" jrsv decode - > /dev/null
 
 The mixtures come from a recipe data directory (stage 0 source lists: speech, singing, music)
 through ``dtssvd.onthefly.OnTheFlyMixtures`` (whole mixtures, 0.6 s of silence between them);

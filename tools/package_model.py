@@ -2,7 +2,7 @@
 """Package a recipe model as a shippable model directory with a model card.
 
     python tools/package_model.py --exp recipes/dtssvd/exp --data recipes/dtssvd/data \
-        --system jrsv_fd --out models/default [--half]
+        --system jrsv_fd --out jrsv/pretrained/default [--half]
 
 Copies ``EXP/SYSTEM/final`` (loaded and re-saved through ``jrsv.model_io``, so it is checked),
 optionally storing the weights in float16 (``--half``; they are cast back to float32 on load),

@@ -1,6 +1,6 @@
 """Calibrate a model's decoder confidence gate on held-out (dev) audio.
 
-    python -m jrsv.bin.calibrate --model models/default [--corpora DIR] [--write]
+    python -m jrsv.bin.calibrate --model jrsv/pretrained/default [--corpora DIR] [--write]
 
 The decoder drops a segment whose mean CTC peak posterior is below ``min_confidence``: that
 removes words hallucinated on music, but a gate set too high also removes real words, and
@@ -84,7 +84,7 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jrsv.bin.demo import build_stream, corpus_of, default_corpora, ensure_corpora
+    from jrsv.eval.sample_stream import build_stream, corpus_of, default_corpora, ensure_corpora
     from jrsv.decode.pipeline import DecodeConfig
     from jrsv.decode.transcriber import Transcriber
 

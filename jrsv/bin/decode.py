@@ -1,14 +1,15 @@
 """Transcribe speech and singing in mixed audio.
 
-  jrsv decode INPUT... --model DIR [--format json|txt|srt|vtt] [--output-dir DIR]
+  jrsv decode INPUT... [--model DIR] [--format json|txt|srt|vtt] [--output-dir DIR]
               [--write-stems DIR] [--device cpu|cuda] [--batch-size N] [--beam-size N]
               [--backend torch|onnx|onnx-int8] [--threads N]
               [--window-sec 10 --overlap-sec 2]
 
 INPUT: audio files (wav, flac, ogg, mp3; any rate / channels), directories (searched
 recursively), @list.txt (one path per line), or - for raw s16le PCM on stdin (--stdin-rate,
---stdin-channels); stdin segments are printed to stdout as soon as they are final, one line
-each ("[speech] 00:00:01.000 --> 00:00:03.000 text"; JSON lines with --format json).
+--stdin-channels): live captions, printed as they are due (see jrsv/bin/decode_live.py):
+caption lines per track ("[speech] 00:00:01.000 --> 00:00:03.000 text", the current partial
+caption on a terminal), or JSON lines of partial/final events with --format json.
 Outputs: NAME.json / NAME.txt (both tracks) or NAME.speech.srt + NAME.singing.srt (.vtt);
 NAME is the file name without its extension; inputs that share one get their path relative to
 their common directory (a.wav + a.flac -> a.wav.json + a.flac.json; d1/a.wav + d2/a.wav ->
@@ -42,14 +43,18 @@ from jrsv.decode.pipeline import (DEFAULT_MIN_CONFIDENCE, DecodeConfig, DecodeSe
 from jrsv.decode.vad import VadConfig
 from jrsv.model_io import ModelDirError, read_config
 from jrsv.progress import Progress
+from jrsv.pretrained import default_model_dir
 
 MAX_STATUS = 125
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory, @list.txt or -")
-    p.add_argument("--model", required=True, help="model directory (model.pt, config.yaml, units.txt)")
-    p.add_argument("--format", choices=FORMATS, default="json")
+    p.add_argument("--model", default=str(default_model_dir()),
+                   help="model directory (model.pt, config.yaml, units.txt; default: the bundled "
+                        "model, jrsv/pretrained/default)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="files: json (default); stdin: caption lines (default) or json events")
     p.add_argument("--output-dir", default=".", help="where transcripts go (default: .)")
     p.add_argument("--write-stems", metavar="DIR", help="also write separated 16 kHz wavs here")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
@@ -238,7 +243,10 @@ def _run(args: argparse.Namespace, held: list[int]) -> int:
     except Exception as e:  # noqa: BLE001 - ModelDirError and device errors: one line
         print(f"jrsv decode: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    live = inputs == ["-"]
+    if inputs == ["-"]:
+        from jrsv.bin.decode_live import run_stdin
+        return run_stdin(args, engine, config.min_confidence, config.vad)
+    args.format = args.format or "json"
     total_sec = 0.0
     for p in inputs:
         if p != "-":
@@ -246,7 +254,7 @@ def _run(args: argparse.Namespace, held: list[int]) -> int:
                 total_sec += file_info(p)[1]
             except AudioError:
                 pass
-    bar = _progress(total_sec, args.quiet or live)
+    bar = _progress(total_sec, args.quiet)
 
     def sessions():
         for path, name in zip(inputs, names):
@@ -266,7 +274,7 @@ def _run(args: argparse.Namespace, held: list[int]) -> int:
         if bar is not None:
             bar.update(sec)
 
-    events = run_sessions(sessions(), engine, args.batch_size, live=live, on_audio=on_audio)
+    events = run_sessions(sessions(), engine, args.batch_size, on_audio=on_audio)
     try:
         failed, done = _consume(events, args, bar, out)
     finally:

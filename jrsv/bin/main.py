@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # command name -> (module, one-line help)
@@ -16,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("jrsv.bin.export", "export the separator and ASR encoder+CTC (TorchScript)"),
     "curves": ("jrsv.bin.curves", "learning curves (loss, dev CER vs steps and hours) as a PNG"),
     "bench-padding": ("jrsv.bin.bench_padding", "ASR batch padding and throughput with/without length bucketing"),
+    "serve": ("jrsv.bin.serve", "live captioning server: websocket, HTTP and a caption page"),
 }
 
 # commands that are whole programs with their own ``main(argv)`` (the recipe's stages)
@@ -26,7 +28,9 @@ PROGRAMS: dict[str, tuple[str, str]] = {
     "report": ("jrsv.eval.report", "render report.md with the four tables and plots"),
     "build-dtssvd": ("dtssvd.build", "build the DTSSVD dev/test lists from the corpora"),
     "make-corpora": ("dtssvd.synth.cli", "generate mini corpora in the real corpora's layouts"),
-    "demo": ("jrsv.bin.demo", "decode a generated sample stream with the default model"),
+    "demo": ("jrsv.bin.demo", "decode the shipped sample mixture with the default model"),
+    "bench-live": ("jrsv.bin.bench_live", "caption latency of live decoding at real-time pace"),
+    "make-sample": ("jrsv.bin.make_sample", "build the shipped sample mixture from held-out data"),
 }
 
 
@@ -50,9 +54,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Live commands are mostly idle, waiting for audio: their OpenMP threads should sleep rather than
+# spin between operators (measured with 2 threads, BENCHMARKS.md "Live captions": median/p95
+# latency 1.15/3.58 s spinning, 1.01/1.26 s passive). Read when torch loads, so set first.
+LIVE_COMMANDS = ("serve", "bench-live")
+
+
+def _live_threads(command: str | None, argv: list[str]) -> None:
+    if command in LIVE_COMMANDS or (command == "decode" and "-" in argv):
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
+    _live_threads(command, argv)
     if command in PROGRAMS and argv and argv[0] == command:
         mod = importlib.import_module(PROGRAMS[command][0])
         sys.argv[0] = f"jrsv {command}"

@@ -8,19 +8,20 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from jrsv.decode.audio_stream import (SAMPLE_RATE, AudioError, MonoResampler, iter_array_blocks,
-                                      iter_file_blocks)
+from jrsv.decode.audio_stream import SAMPLE_RATE, iter_array_blocks, iter_file_blocks
 from jrsv.decode.engine import DecodeEngine
 from jrsv.decode.formats import Segment, Transcript
 from jrsv.decode.pipeline import DecodeConfig, DecodeSession, model_min_confidence, run_sessions
 from jrsv.model_io import read_config
+from jrsv.pretrained import default_model_dir
 
 
 class Transcriber:
     """Speech and singing transcripts of mixed audio.
 
     Args:
-        model_dir: a ``jrsv`` model directory (``model.pt``, ``config.yaml``, ``units.txt``).
+        model_dir: a ``jrsv`` model directory (``model.pt``, ``config.yaml``, ``units.txt``);
+            default: the bundled model (:func:`jrsv.pretrained.default_model_dir`).
         device: ``"cpu"``, ``"cuda"``, ...
         beam_size: 1 = CTC greedy search (fastest); > 1 = the ASR's beam search + rescoring.
         batch_size: separation windows / ASR pieces per model call.
@@ -28,8 +29,10 @@ class Transcriber:
             model's calibrated confidence gate when its config.yaml has one).
     """
 
-    def __init__(self, model_dir: str | os.PathLike, device: str = "cpu", beam_size: int = 1,
+    def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "cpu", beam_size: int = 1,
                  batch_size: int = 1, config: DecodeConfig | None = None):
+        if model_dir is None:
+            model_dir = default_model_dir()
         self.engine = DecodeEngine.from_model_dir(model_dir, device=device, beam_size=beam_size)
         if config is None:
             config = DecodeConfig(min_confidence=model_min_confidence(read_config(model_dir)))
@@ -69,24 +72,17 @@ class Transcriber:
     def transcribe_stream(self, blocks: Iterable[np.ndarray], sample_rate: int = SAMPLE_RATE
                           ) -> Iterator[tuple[str, Segment]]:
         """PCM blocks ((n,) or (n, C) float in [-1, 1] at ``sample_rate``) -> ``(track, Segment)``
-        as soon as each segment is final (live use)."""
-        resample = MonoResampler(sample_rate)
+        as soon as each segment is final (live use: :class:`jrsv.decode.live.LiveDecoder`, with
+        this transcriber's confidence gate and VAD; its partial results are not returned)."""
+        from jrsv.decode.live import LiveConfig, LiveDecoder
+        decoder = LiveDecoder(self.engine, LiveConfig(min_confidence=self.config.min_confidence,
+                                                      vad=self.config.vad), sample_rate)
 
-        def gen() -> Iterator[np.ndarray]:
+        def events():
             for b in blocks:
-                b = np.asarray(b, dtype=np.float32)
-                if not np.all(np.isfinite(b)):
-                    raise AudioError("<stream>: NaN/Inf samples")
-                out = resample(b)
-                if len(out):
-                    yield out
-            tail = resample(np.zeros((0, 1), np.float32), last=True)
-            if len(tail):
-                yield tail
+                yield from decoder.push(b)
+            yield from decoder.finish()
 
-        s = DecodeSession("<stream>", gen(), self.engine, self.config)
-        for kind, sess, track, seg in run_sessions([s], self.engine, 1, live=True):
-            if kind == "segment":
-                yield track, seg
-            elif sess.error is not None:
-                raise sess.error
+        for e in events():
+            if e.type == "final" and e.text:
+                yield e.track, Segment(e.start, e.end, e.text, e.confidence)

@@ -151,6 +151,15 @@ class TrackSegmenter:
         self._buf = self._buf[keep - self._buf_start:]
         self._buf_start = keep
 
+    def open_piece(self) -> AsrPiece | None:
+        """The piece of the open segment so far (frames up to now, owning them all), for partial
+        results of live decoding; None when no segment is open or it has fewer than
+        ``min_active_frames`` active frames."""
+        if self._seg_start < 0 or self._n_active < self.cfg.min_active_frames \
+                or self._t <= self._piece_start:
+            return None
+        return self._piece(self._piece_start, self._t, self._own_start, self._t)
+
     def finish(self) -> list[AsrPiece]:
         """End of stream: close an open segment."""
         if self._seg_start < 0:

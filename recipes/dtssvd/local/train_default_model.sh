@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Trains the bundled default model (models/default, JRSV-f-d) and the baselines it is compared
+# Trains the bundled default model (jrsv/pretrained/default, JRSV-f-d) and the baselines it is compared
 # with (direct recognition and the cascade), on the generated `base` corpora (4x the sentences
 # and voices of `mini`), with the tiny configs and longer step budgets than `make recipe-mini`;
 # then scores them on the held-out test set (stage 5-6) and packages JRSV-f-d with its model card.
 #
 #   local/train_default_model.sh [--preset base] [--data data_base] [--exp exp_base]
-#                                [--out ../../models/default]
+#                                [--out ../../jrsv/pretrained/default]
 #
 # Budgets (2 CPU cores, about 80 min in all): ASR-multi 2400 steps, MTASS (+L_dis+L_cst) 750
 # steps, JRSV-f and JRSV-f-d 400 steps each, warm-started from ASR-multi (model.asr_init; the
@@ -19,7 +19,7 @@ exp=exp_large
 asr_steps=2400        # ASR-multi (clean fbank) step budget
 mtass_steps=750       # MTASS + L_dis + L_cst
 jrsv_steps=400        # JRSV-f and JRSV-f-d each
-out=../../models/default
+out=../../jrsv/pretrained/default
 python=${PYTHON:-python}
 . ./utils/parse_options.sh
 
