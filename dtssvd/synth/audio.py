@@ -1,11 +1,12 @@
 """Small audio helpers: deterministic 16-bit WAV writing, resampling, trimming."""
 from __future__ import annotations
 
-import os
 import wave
 from typing import Tuple
 
 import numpy as np
+
+from jrsv.atomic import atomic_path
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
@@ -18,14 +19,11 @@ def write_wav(path: str, x: np.ndarray, sr: int) -> None:
     data = x if x.dtype == np.int16 else to_int16(x)
     if data.ndim == 1:
         data = data[:, None]
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    with wave.open(tmp, "wb") as w:
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(data.shape[1])
         w.setsampwidth(2)
         w.setframerate(sr)
         w.writeframes(np.ascontiguousarray(data).astype("<i2").tobytes())
-    os.replace(tmp, path)
 
 
 def read_wav(path: str) -> Tuple[np.ndarray, int]:

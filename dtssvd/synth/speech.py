@@ -63,16 +63,13 @@ class EspeakVoice:
     def _say(self, text: str) -> np.ndarray:
         """Run espeak-ng on numbered pinyin and return float audio at 22.05 kHz."""
         exe = require_espeak()
-        fd, path = tempfile.mkstemp(suffix=".wav")
-        os.close(fd)
-        try:
+        with tempfile.TemporaryDirectory(prefix="jrsv-espeak-") as scratch:  # removed on any exit
+            path = os.path.join(scratch, "say.wav")
             proc = subprocess.run([exe, "-v", self.voice_arg, "-s", str(self.speed), "-p", str(self.pitch),
                                    "-w", path, text], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"espeak-ng failed ({self.voice_arg}): {proc.stderr.strip()}")
             x, sr = read_wav(path)
-        finally:
-            os.unlink(path)
         if sr != ESPEAK_SR:
             x = resample(x, sr, ESPEAK_SR)
         return x

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
+
+from jrsv.atomic import publish_dir
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,7 @@ def write_sample(stream: dict, out: Path, meta: dict) -> Path:
     (tmp / SAMPLE_REFS).write_text(json.dumps({**meta, "segments": stream["segments"]},
                                               ensure_ascii=False, indent=1) + "\n",
                                    encoding="utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    return publish_dir(tmp, out)
 
 
 def read_sample(sample_dir: Path) -> dict:

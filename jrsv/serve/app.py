@@ -13,7 +13,6 @@ Routes:
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from pathlib import Path
 
@@ -62,10 +61,10 @@ def create_app(engine: DecodeEngine, min_confidence: float, model_name: str = ""
             return JSONResponse({"error": f"file of {size} bytes is over the limit of {limit}"},
                                 status_code=413)
         name = Path(request.query_params.get("name", "upload")).name or "upload"
-        fd, tmp = tempfile.mkstemp(prefix="jrsv-upload-", suffix=Path(name).suffix)
-        try:
+        with tempfile.TemporaryDirectory(prefix="jrsv-upload-") as scratch:  # removed on any exit
+            tmp = str(Path(scratch) / ("upload" + Path(name).suffix))
             n = 0
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "wb") as f:
                 async for chunk in request.stream():
                     n += len(chunk)
                     if n > limit:
@@ -82,8 +81,6 @@ def create_app(engine: DecodeEngine, min_confidence: float, model_name: str = ""
                 return JSONResponse({"error": msg}, status_code=400)
             result.source = name
             return JSONResponse(result.to_dict())
-        finally:
-            os.unlink(tmp)
 
     async def live(ws: WebSocket) -> None:
         await LiveSocket(ws, engine, live_config, sessions).run()
