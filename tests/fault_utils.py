@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from jrsv.pretrained import default_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "default"
+MODEL = default_model_dir()
 
 
 @contextlib.contextmanager

@@ -18,9 +18,10 @@ from jrsv.decode.onnx_engine import (OnnxDecodeEngine, OnnxExportError, build_en
                                      ensure_export)
 from jrsv.decode.pipeline import DecodeConfig  # noqa: E402
 from jrsv.transcriber import Transcriber  # noqa: E402
+from jrsv.pretrained import default_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "models" / "default"
+DEFAULT_MODEL = default_model_dir()
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     """The bundled model on the demo's sample stream (test split): ORT fp32 gives the torch
     backend's tokens; on a stream of 12 dev mixtures int8 stays within 1 CER point of torch."""
     from jrsv.asr.cer import align_counts
-    from jrsv.bin.demo import build_stream, corpus_of, ensure_corpora
+    from jrsv.eval.sample_stream import build_stream, corpus_of, ensure_corpora
     from jrsv.decode.pipeline import model_min_confidence
     from jrsv.model_io import read_config
     tmp = tmp_path_factory.mktemp("corpora")
