@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jrsv.atomic import publish_dir
+from jrsv.atomic import atomic_write_text, publish_dir
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def ensure_corpora(corpora: Path, size: str = "mini", seed: int = SEED) -> None:
 
 def generate_test_split(corpora: Path, size: str, seed: int = SEED) -> Path:
     """Write only the held-out test split of preset ``size`` (seed ``seed``) under ``corpora``:
-    test speakers' utterances, test singers' songs, test music tracks. Skipped when
+    test speakers' utterances, test singers' songs, test music tracks (arrangements and recorded). Skipped when
     ``corpora/test_split.json`` records the same preset and seed. Returns ``corpora``."""
     from dtssvd.synth import layout
     from dtssvd.synth.config import preset
@@ -51,16 +51,16 @@ def generate_test_split(corpora: Path, size: str, seed: int = SEED) -> Path:
                     for k, s in plan.manifest["opensinger"]["singers"].items()
                     if s["split"] == "test"}
     jobs = [j for j in plan.jobs
-            if (j.kind in ("speech", "music") and j.args["split"] == "test")
+            if (j.kind in ("speech", "music", "recorded") and j.args["split"] == "test")
             or (j.kind == "sing" and (j.args["gender"], j.args["singer"]) in test_singers)]
     log.info("generating the test split of preset %s (seed %d): %d of %d jobs", size, seed,
              len(jobs), len(plan.jobs))
     transcript = Path(layout.aishell_transcript(str(corpora)))
     transcript.parent.mkdir(parents=True, exist_ok=True)
-    transcript.write_text("\n".join(plan.transcript) + "\n", encoding="utf-8")
+    atomic_write_text(transcript, "\n".join(plan.transcript) + "\n")
     for job in jobs:
         run_job(job, str(corpora), cfg)
-    stamp.write_text(json.dumps(want))
+    atomic_write_text(stamp, json.dumps(want))
     return corpora
 
 
