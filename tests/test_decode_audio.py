@@ -3,7 +3,6 @@ import io
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from test_decode_helpers import tone, write_audio
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, iter_array_blocks,

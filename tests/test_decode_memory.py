@@ -4,7 +4,6 @@ import resource
 import tracemalloc
 
 import numpy as np
-import pytest
 import torch
 
 from test_decode_helpers import TinyASR, tiny_engine

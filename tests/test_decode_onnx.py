@@ -122,7 +122,7 @@ def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     fp32 = Transcriber.from_engine(OnnxDecodeEngine(export, threads=1), cfg)
     int8 = Transcriber.from_engine(OnnxDecodeEngine(export, int8=True, threads=1), cfg)
 
-    sample = build_stream(tmp / "c", tmp / "sample", split="test", seed=seed)
+    build_stream(tmp / "c", tmp / "sample", split="test", seed=seed)
     ref = torch_tr.transcribe(tmp / "sample" / "stream.wav")
     assert sum(len(v) for v in tokens_of(ref).values()) > 10
     assert tokens_of(fp32.transcribe(tmp / "sample" / "stream.wav")) == tokens_of(ref)

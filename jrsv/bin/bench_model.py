@@ -105,7 +105,6 @@ def step_flops(model, args, loss_fn) -> float:
 def _build(name: str, tiny: bool):
     """Return (module, make_inputs(seconds) -> args, loss_fn(output) -> scalar, baseline_name)."""
     import torch
-    from torch import nn
 
     def paper_or_tiny(paper: dict, small: dict) -> dict:
         return small if tiny else paper
@@ -163,7 +162,6 @@ def _build(name: str, tiny: bool):
 
 def _reference(c: dict, input_dim: int, subsample: int):
     """nn.TransformerEncoder of equal width/depth/FFN with a linear input layer."""
-    import torch
     from torch import nn
 
     class Ref(nn.Module):
