@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Dict, List, Optional, Tuple
 
+from jrsv.atomic import atomic_path, atomic_write_text
+
 log = logging.getLogger(__name__)
 
 TAGS = {"train_loss": "train/loss", "dev_loss": "valid/valid_loss", "dev_cer": "valid/valid_cer"}
@@ -79,7 +81,8 @@ def plot(curves: Dict[str, Dict[str, Series]], path: str) -> None:
         if ax.lines:
             ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -97,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     plot(curves, args.out)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(curves, f, indent=1)
+        atomic_write_text(args.json, json.dumps(curves, indent=1) + "\n")
     for label, cur in curves.items():
         last = {k: round(v[-1][2], 4) for k, v in cur.items() if v}
         hours = max((v[-1][1] for v in cur.values() if v), default=0.0)
