@@ -7,7 +7,7 @@ shape match is copied (encoder blocks, decoder, CTC); the 513-dim input layer st
 """
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +22,8 @@ from jrsv.nn.frontend import Stft
 from jrsv.tasks import common
 from jrsv.tasks.examples import log_separation, log_transcripts, take
 from jrsv.tasks.mixtures import mixture_collate, mixture_sets
+
+log = logging.getLogger(__name__)
 
 
 class JRSVTask(nn.Module):
@@ -57,8 +59,8 @@ def warm_start(asr: U2ASR, model_dir: Path, units: list[str]) -> None:
     if read_units(model_dir) != units:
         raise ValueError(f"model.asr_init: {model_dir} has other units than the recipe's units.txt")
     loaded, skipped = common.init_matching(asr, source.state_dict())
-    print(f"model.asr_init: {len(loaded)} tensors from {model_dir}; new: "
-          f"{', '.join(k for k in skipped if 'num_batches' not in k)[:300]}", file=sys.stderr)
+    log.info("model.asr_init: %d tensors from %s; new: %s", len(loaded), model_dir,
+             ", ".join(k for k in skipped if "num_batches" not in k)[:300])
 
 
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
