@@ -80,8 +80,11 @@ with atomic_path(sys.argv[1]) as tmp:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_signal_mid_write(tmp_path, sig):
     target = tmp_path / "a.bin"
+    # the child starts with SIGINT at its default, as an interactive process has (a runner started
+    # in the background, e.g. under nohup, passes SIGINT on as ignored and Ctrl-C would not apply)
     p = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(target)], env=env1(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert p.stdout.readline() == "writing\n"
     p.send_signal(sig)
     p.wait(timeout=30)
