@@ -84,3 +84,22 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, iterable, accum, worker
         assert torch.equal(a["model"][k], b["model"][k]), k  # bitwise on CPU
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"]
     assert [s for s, _ in list_checkpoints(str(tmp_path / "run"))][-1] == N_STEPS
+
+
+def test_max_minutes_stops_early_and_a_rerun_resumes(tmp_path):
+    """``train.max_minutes`` ends a run like ``max_steps`` does (checkpoint with its metric, done),
+    and a rerun resumes from there to ``max_steps``."""
+    conf = _conf(iterable=False, accum=1)
+    conf["train"].update(max_minutes=1e-6, save_interval=0)
+    conf_path = tmp_path / "c.yaml"
+    conf_path.write_text(yaml.safe_dump(conf))
+    res = _train(str(conf_path), str(tmp_path / "m"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    steps = [s for s, _ in list_checkpoints(str(tmp_path / "m"))]
+    assert steps == [1], steps  # out of time after the first optimizer step
+    assert find_latest(str(tmp_path / "m"))[1]["metrics"], "the last checkpoint holds no metric"
+    conf["train"]["max_minutes"] = 0
+    conf_path.write_text(yaml.safe_dump(conf))
+    res = _train(str(conf_path), str(tmp_path / "m"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert max(s for s, _ in list_checkpoints(str(tmp_path / "m"))) == N_STEPS

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import os
 import random
 import sys
@@ -27,6 +28,8 @@ from jrsv.atomic import atomic_write_text, install_signal_handlers, restore_sign
 from jrsv.train import ddp
 from jrsv.train.checkpoint import atomic_save, average_checkpoints, select_best
 from jrsv.train.done import is_done, write_done
+
+log = logging.getLogger(__name__)
 from jrsv.train.registry import get_task
 from jrsv.train.scheduler import build_optimizer, build_scheduler
 from jrsv.train.trainer import Trainer
@@ -104,7 +107,11 @@ def run(conf: dict[str, Any], model_dir: str, resume: str = "auto",
                 export_final(model, conf, model_dir, avg)
             else:
                 export_final(model, conf, model_dir, ddp.unwrap(wrapped).state_dict())
-            write_done(model_dir, final)
+            if trainer.timed_out:  # final/ is usable; a rerun resumes towards max_steps
+                log.info("%s: stopped at train.max_minutes (step %d); run again to go on",
+                         model_dir, trainer.step)
+            else:
+                write_done(model_dir, final)
         ddp.barrier()
         return final
     finally:

@@ -22,6 +22,9 @@ from jrsv.train.ddp import DistInfo, all_reduce_sum, barrier, unwrap
 DEFAULTS: dict[str, Any] = {
     "max_epochs": 1,          # epochs to run (ignored once max_steps is reached)
     "max_steps": 0,           # 0 = no step limit
+    "max_minutes": 0.0,       # wall-clock budget of this run (0 = none): stops like max_steps
+                              # (last checkpoint, validation, final/); a rerun resumes and gets
+                              # a new budget (fits a job into a time-limited GPU lease)
     "accum_grad": 1,          # micro-batches per optimizer step
     "grad_clip": 5.0,         # max grad norm (0 = no clipping); MTASS recipes use 20
     "amp": "none",            # none | bf16 | fp16 (CUDA only; CPU always fp32)
@@ -98,6 +101,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.skipped = 0          # non-finite losses / grad norms skipped
+        self._t_start: float | None = None  # set by train(): the max_minutes clock
+        self.timed_out = False    # the last train() stopped at max_minutes (no done marker)
         self.metrics: dict[str, float] = {}
         self.metrics_step = -1    # step of the last validation (checkpoint metric only then)
         self._data_state: dict | None = None
@@ -220,9 +225,23 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
 
-    def _done(self) -> bool:
+    def _done(self, after_step: bool = False) -> bool:
+        """``max_steps``/``max_epochs`` reached; after an optimizer step also ``max_minutes``
+        (so every run makes at least one step of progress)."""
         ms = int(self.conf["max_steps"])
-        return (ms > 0 and self.step >= ms) or self.epoch >= int(self.conf["max_epochs"])
+        return ((ms > 0 and self.step >= ms) or self.epoch >= int(self.conf["max_epochs"])
+                or (after_step and self._out_of_time()))
+
+    def _out_of_time(self) -> bool:
+        """``max_minutes`` spent since :meth:`train` began (all ranks agree: rank 0's clock)."""
+        budget = float(self.conf["max_minutes"])
+        if budget <= 0 or self._t_start is None:
+            return False
+        late = torch.tensor([1.0 if time.time() - self._t_start >= budget * 60 else 0.0],
+                            device=self.device)
+        if self.info.world_size > 1:
+            torch.distributed.broadcast(late, src=0)
+        return bool(late.item())
 
     def _finite_everywhere(self, loss: torch.Tensor) -> bool:
         ok = torch.tensor([0.0 if torch.isfinite(loss.detach()).all() else 1.0], device=self.device)
@@ -315,7 +334,8 @@ class Trainer:
                         interval=float(self.conf["progress_interval"]))
 
     def train(self) -> str:
-        """Train until ``max_epochs``/``max_steps``; returns the final checkpoint's path."""
+        """Train until ``max_epochs``/``max_steps``/``max_minutes``; returns the final checkpoint's path."""
+        self._t_start = time.time()
         self._open_writer()
         self.model.train()
         accum = max(int(self.conf["accum_grad"]), 1)
@@ -323,7 +343,8 @@ class Trainer:
         save_iv = int(self.conf["save_interval"])
         last_saved = self.step if self.step > 0 else -1
         self.optimizer.zero_grad(set_to_none=True)
-        while not self._done():
+        self.timed_out = False
+        while not self._done() and not self.timed_out:
             it = self._epoch_iterator()
             bar = self._progress()
             micro, logs, t0 = 0, {}, time.time()
@@ -375,7 +396,8 @@ class Trainer:
                 self.last_logs, logs = logs, {}
                 if self.step_fn is not None:
                     self.step_fn(self)
-                if self._done():
+                if self._done(after_step=True):
+                    self.timed_out = not self._done()
                     break
             else:  # epoch exhausted
                 bar.close()
