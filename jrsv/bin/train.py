@@ -28,11 +28,11 @@ from jrsv.atomic import atomic_write_text, install_signal_handlers, restore_sign
 from jrsv.train import ddp
 from jrsv.train.checkpoint import atomic_save, average_checkpoints, select_best
 from jrsv.train.done import is_done, write_done
-
-log = logging.getLogger(__name__)
 from jrsv.train.registry import get_task
 from jrsv.train.scheduler import build_optimizer, build_scheduler
 from jrsv.train.trainer import Trainer
+
+log = logging.getLogger(__name__)
 
 
 def apply_overrides(conf: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
