@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", default="auto", help="auto (newest valid checkpoint) | none | PATH")
     p.add_argument("--override", nargs="*", default=[], action="extend", help="key.sub=value")
     a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[jrsv train] %(message)s")
     try:
         with open(a.config, encoding="utf-8") as f:
             conf = yaml.safe_load(f) or {}
