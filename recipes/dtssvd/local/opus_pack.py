@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from jrsv.atomic import atomic_write_text
+
 SR = 16000
 LEVEL = 0.97
 KINDS = ("speech", "singing", "music")
@@ -41,10 +43,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def _encode(job: tuple[str, list[str], str]) -> tuple[str, int]:
