@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--made-by", default="make recipe-mini        # recipes/dtssvd/run.sh "
                     "--config tiny --corpus generated --preset mini",
                     help="the training command, for the model card")
+    ap.add_argument("--notes", type=Path, default=None,
+                    help="markdown file: how the parts were trained (budgets, machines), for the card")
     a = ap.parse_args(argv)
     src = a.exp / a.system / "final"
     model = load_model_dir(src)
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = a.data / "corpora" / "mini_corpora.json"
     gen_stats = json.loads(gen.read_text()).get("stats", {}) if gen.is_file() else {}
     n_params = sum(p.numel() for p in model.parameters())
+    notes = "\n**How it was trained.** " + a.notes.read_text(encoding="utf-8").strip() + "\n" if a.notes else ""
     card = f"""# Model card: `{a.out.name}` ({a.system})
 
 **What it is.** A JRSV model (`kind: {yaml.safe_load((tmp / 'config.yaml').read_text())['kind']}`):
@@ -93,21 +96,21 @@ MTASS separator + one shared U2 CTC/attention ASR over the separated speech and 
 {n_params / 1e6:.2f} M parameters{' (stored as float16)' if a.half else ''}.
 Mode `{train_conf['model'].get('mode', '')}` ({'frozen MTASS + online distillation' if train_conf['model'].get('mode') == 'fd' else train_conf['model'].get('mode', '')}).
 
-**Trained on** generated data only (no real recordings of people): the mini corpora of
-`dtssvd/synth` (preset `{trained_on.get('preset')}`, seed {trained_on.get('seed')}), in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts:
-Mandarin speech from espeak-ng (`cmn-latn-pinyin`) voices and the two real gcin-voice
-speakers, singing re-synthesised from speech with WORLD onto generated melodies, and
-fluidsynth-rendered accompaniment. Source counts (stage 0): `{json.dumps(counts)}`.
+**Trained on** generated data only (no real recordings of people): the `{trained_on.get('preset')}`
+corpora of `dtssvd/synth` (seed {trained_on.get('seed')}), in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts:
+Mandarin sentences from Debian's `fortunes-zh` and `manpages-zh` (presets `base` and smaller: generated
+templates) read by espeak-ng (`cmn-latn-pinyin`) voices, some re-voiced with WORLD, and by the real
+gcin-voice speakers; singing re-synthesised with WORLD onto generated melodies; accompaniment from
+recorded Debian game soundtracks and fluidsynth renderings. Source counts (stage 0): `{json.dumps(counts)}`.
 Generator statistics: `{json.dumps(gen_stats, ensure_ascii=False)}`.
 Training mixtures are made on the fly (DTSSVD rules, `dtssvd/README.md`); the test set uses
 speakers, singers, sentences, lyrics, songs and music never seen in training.
 
 **Limits.** It knows only the {len(read_units(src)) - 3} characters of the generated texts, the
-synthetic voices and the generated music; it was trained for about an hour on 2 CPU cores, so its
-error rates are high. It is a working example of the whole pipeline, not a production model:
-train the paper-size recipe (`recipes/dtssvd/run.sh --config paper --corpus DIR`) on the real
-corpora for that.
-
+synthetic voices and the generated mixtures; its error rates are high (below). It is a working
+example of the whole pipeline, not a production model: train the paper-size recipe
+(`recipes/dtssvd/run.sh --config paper --corpus DIR`) on the real corpora for that.
+{notes}
 **How it was made.**
 ```
 {a.made_by}
