@@ -16,11 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dtssvd.build import music_split
 from jrsv.data.aishell import read_aishell
 from jrsv.data.audio import AudioError, atomic_write_bytes, audio_info
 from jrsv.data.manifest import dumps_jsonl
-from jrsv.data.musdb import read_musdb
+from jrsv.data.musdb import music_split, read_musdb
 from jrsv.data.opensinger import read_opensinger
 from jrsv.data.records import ReadReport, Utterance
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dtssvd.onthefly import OnTheFlyMixtures
 from jrsv.atomic import atomic_path
 from jrsv.asr.tokenizer import build_char_units, write_units
 from jrsv.constants import NUM_BINS, SAMPLE_RATE
 from jrsv.data.cache import cached_load
+from jrsv.data.onthefly import OnTheFlyMixtures
 from jrsv.nn.cmvn import CMVNAccumulator, save_cmvn
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.tasks.common import sources

@@ -1,7 +1,7 @@
 """The DTSSVD test set for evaluation: manifest lookup, row selection, length-sorted batches.
 
 Rows come from a ``dtssvd.build`` manifest (``DATA/dtssvd/<split>.jsonl``) through
-:class:`dtssvd.onthefly.ManifestMixtures` (written wavs, or re-mixed from the stored spec).
+:class:`jrsv.data.manifest_mixtures.ManifestMixtures` (written wavs, or re-mixed from the stored spec).
 Batches are sorted by mixture length (longest first, so an out-of-memory shows at once) and
 filled up to a budget of padded STFT frames. Every tensor is padded with zeros on the right.
 """
@@ -14,8 +14,8 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from dtssvd.onthefly import ManifestMixtures
 from jrsv.constants import HOP_LENGTH
+from jrsv.data.manifest_mixtures import ManifestMixtures
 from jrsv.nn.padding import pad_sequences
 
 HOP = HOP_LENGTH  # STFT hop of the separator front-end (frames = samples // HOP + 1)

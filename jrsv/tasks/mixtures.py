@@ -7,8 +7,9 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from dtssvd.onthefly import ManifestMixtures, OnTheFlyMixtures
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.data.manifest_mixtures import ManifestMixtures
+from jrsv.data.onthefly import OnTheFlyMixtures
 from jrsv.tasks import common
 
 WAVES = ("mixture", "speech", "singing", "music")
