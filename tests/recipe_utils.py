@@ -18,7 +18,9 @@ needs_tools = pytest.mark.skipif(not TOOLS_OK, reason="espeak-ng / fluidsynth / 
 
 def run_recipe(workdir: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
     """Run ``recipes/dtssvd/run.sh`` with data/ and exp/ under ``workdir``."""
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS="1")
+    # the checkout under test, also where the installed (editable) jrsv is another one
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS="1", PYTHONPATH=path)
     cmd = ["bash", str(RECIPE / "run.sh"), "--data", str(workdir / "data"),
            "--exp", str(workdir / "exp"), "--preset", "tiny", *args]
     return subprocess.run(cmd, cwd=RECIPE, env=env, capture_output=True, text=True, timeout=timeout)

@@ -57,6 +57,15 @@ def test_jrsv_never_imports_dtssvd():
         "\n".join(found)
 
 
+def test_recipe_stages_are_not_library_modules():
+    """Stage 0-1 data preparation is the recipe's (recipes/dtssvd/local/), run from run.sh."""
+    for name in ("prepare_data", "prepare_features"):
+        assert not (ROOT / "jrsv" / "bin" / f"{name}.py").exists(), name
+        assert (ROOT / "recipes" / "dtssvd" / "local" / f"{name}.py").is_file(), name
+    run = (ROOT / "recipes" / "dtssvd" / "run.sh").read_text()
+    assert "local/prepare_data.py" in run and "local/prepare_features.py" in run
+
+
 def test_cli_names_dtssvd_programs_only_as_optional_strings(monkeypatch, capsys):
     """A dtssvd program reached through ``jrsv`` is a one-line error where dtssvd is missing."""
     import sys

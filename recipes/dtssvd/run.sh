@@ -65,14 +65,14 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
     $python -m dtssvd.synth.cli --preset "$preset" --seed $seed --out "$corpora"
   fi
   log "stage 0: reading corpora from $corpora, writing source manifests"
-  $python -m jrsv.bin.prepare_data --corpora "$corpora" --out "$data"
+  $python local/prepare_data.py --corpora "$corpora" --out "$data"
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   log "stage 1: DTSSVD dev/test lists, CMVN and units"
   $python -m dtssvd.build --aishell "$corpora" --opensinger "$corpora" \
     --musdb "$corpora/musdb18hq" --out "$data/dtssvd" --seed $seed --splits dev,test
-  $python -m jrsv.bin.prepare_features --data "$data"
+  $python local/prepare_features.py --data "$data"
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
