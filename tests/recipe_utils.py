@@ -1,6 +1,7 @@
 """Helpers for tests that run the DTSSVD recipe on the tiny generated corpora."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,6 +15,17 @@ RECIPE = ROOT / "recipes" / "dtssvd"
 TOOLS_OK = all(shutil.which(b) for b in ("espeak-ng", "fluidsynth")) and \
     Path("/usr/share/gcin").exists()
 needs_tools = pytest.mark.skipif(not TOOLS_OK, reason="espeak-ng / fluidsynth / gcin-voice not installed")
+
+
+def recipe_module(name: str):
+    """``recipes/dtssvd/local/<name>.py`` imported as a module (the recipe's own programs are
+    scripts, not part of the installed package)."""
+    path = RECIPE / "local" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"dtssvd_recipe_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses and pickling look the module up by name
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def run_recipe(workdir: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:

@@ -31,8 +31,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 PROGRAMS: dict[str, tuple[str, str]] = {
     "train": ("jrsv.bin.train", "train a model from a YAML config (torchrun for DDP)"),
     "average": ("jrsv.bin.average_model", "average checkpoints (best N by dev loss)"),
-    "evaluate": ("jrsv.bin.evaluate", "score Tables 1-4 on the DTSSVD test set"),
-    "report": ("jrsv.eval.report", "render report.md with the four tables and plots"),
     "build-dtssvd": ("dtssvd.build", "build the DTSSVD dev/test lists from the corpora"),
     "make-corpora": ("dtssvd.synth.cli", "generate mini corpora in the real corpora's layouts"),
     "demo": ("jrsv.bin.demo", "decode the shipped sample mixture with the default model"),

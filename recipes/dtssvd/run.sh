@@ -101,13 +101,13 @@ fi
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   log "stage 5: decoding and scoring"
   [ -z "$beam_size" ] && { beam_size=10; [ "$config" = tiny ] && beam_size=4; }
-  $python -m jrsv.bin.evaluate --data "$data" --exp "$exp" --scores "$exp/scores" \
+  $python local/evaluate.py --data "$data" --exp "$exp" --scores "$exp/scores" \
     --beam-size "$beam_size"
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "stage 6: report"
-  $python -m jrsv.eval.report --scores "$exp/scores" --out "$exp/report.md" \
+  $python local/report.py --scores "$exp/scores" --out "$exp/report.md" \
     --example "$exp/scores/example.npz" >/dev/null
   log "wrote $exp/report.md"
 fi
