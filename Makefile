@@ -49,7 +49,7 @@ recipe-mini: $(STAMP) system-deps
 bench: bench-data bench-model bench-decode
 
 bench-data: $(STAMP) system-deps
-	$(PY) -m jrsv.bin.bench_data
+	$(PY) -m dtssvd.bench_data
 
 bench-model: $(STAMP)
 	$(PY) -m jrsv.bin.bench_model

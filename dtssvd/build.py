@@ -20,26 +20,17 @@ from typing import List, Optional
 import numpy as np
 from tqdm import tqdm
 
-from dtssvd.mix import RATIOS, MixError, check_source, render, sample_spec
 from jrsv.checksum import sha256_file
 from jrsv.data.aishell import read_aishell
 from jrsv.data.audio import AudioError, atomic_write_bytes, load_audio, save_audio
 from jrsv.data.manifest import dumps_jsonl, read_jsonl
-from jrsv.data.musdb import cached_music, read_musdb
+from jrsv.data.mix import RATIOS, MixError, check_source, render, sample_spec
+from jrsv.data.musdb import cached_music, music_split, read_musdb
 from jrsv.data.opensinger import read_opensinger
-from jrsv.data.records import MusicTrack, ReadReport, Utterance
+from jrsv.data.records import ReadReport, Utterance
 
 SR = 16000
 SPLIT_CODE = {"train": 0, "dev": 1, "test": 2}
-
-
-def music_split(tracks: List[MusicTrack], musdb_split: str, split: str) -> List[MusicTrack]:
-    """MUSDB 'test' -> DTSSVD test; MUSDB 'train' sorted, every 10th (i % 10 == 9; the last
-    track if there are fewer than 10) -> dev, the rest -> train (dev music unseen in training)."""
-    if musdb_split == "test":
-        return tracks
-    dev = {i for i in range(len(tracks)) if i % 10 == 9} or ({len(tracks) - 1} if tracks else set())
-    return [t for i, t in enumerate(tracks) if (i in dev) == (split == "dev")]
 
 
 def load_music_pool(musdb: str, split: str, cache_dir: str, report: ReadReport) -> List[tuple]:

@@ -59,7 +59,9 @@ def test_written_gate_becomes_the_decoders_default(tmp_path):
 def test_calibrate_end_to_end_on_tiny_corpora(tmp_path, capsys):
     model = tmp_path / "m"
     shutil.copytree(ROOT / "jrsv" / "pretrained" / "default", model)
-    rc = calibrate.main(["--model", str(model), "--corpora", str(tmp_path / "c"), "--preset", "tiny", "--mixtures", "2",
+    from dtssvd.corpora import ensure_corpora
+    ensure_corpora(tmp_path / "c", "tiny", 777)
+    rc = calibrate.main(["--model", str(model), "--corpora", str(tmp_path / "c"), "--mixtures", "2",
                          "--music-gap", "1", "--step", "0.25", "--out", str(tmp_path / "o"),
                          "--threads", "1", "--write"])
     assert rc == 0

@@ -110,7 +110,8 @@ def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     """The bundled model on the demo's sample stream (test split): ORT fp32 gives the torch
     backend's tokens; on a stream of 12 dev mixtures int8 stays within 1 CER point of torch."""
     from jrsv.asr.cer import align_counts
-    from jrsv.eval.sample_stream import build_stream, corpus_of, ensure_corpora
+    from dtssvd.corpora import ensure_corpora
+    from jrsv.eval.sample_stream import build_stream, corpus_of
     from jrsv.decode.pipeline import model_min_confidence
     from jrsv.model_io import read_config
     tmp = tmp_path_factory.mktemp("corpora")

@@ -9,7 +9,9 @@ import soundfile as sf
 import yaml
 from recipe_utils import needs_tools
 
-from jrsv.bin import demo, make_sample
+from dtssvd import corpora as dtssvd_corpora
+from dtssvd import make_sample
+from jrsv.bin import demo
 from jrsv.eval import sample_stream
 from jrsv.pretrained import DEFAULT_MODEL_DIR, SAMPLE_DIR
 
@@ -55,7 +57,7 @@ def test_demo_bad_sample_dir_is_one_line_error(tmp_path, capsys):
 def tiny_corpora(tmp_path_factory):
     """A full generator run of the tiny preset (shared by the tests below)."""
     full = tmp_path_factory.mktemp("tiny") / "corpora"
-    sample_stream.ensure_corpora(full, "tiny", 777)
+    dtssvd_corpora.ensure_corpora(full, "tiny", 777)
     return full
 
 
@@ -75,7 +77,7 @@ def test_make_sample_builds_the_test_split_only_and_same_files_as_a_full_run(tmp
     assert sr == 16000 and len(mix) == len(sp) and len(refs["segments"]) == 6
     assert all(r["speech"] and r["singing"] for r in refs["segments"])
 
-    part = sample_stream.generate_test_split(tmp_path / "part", "tiny", 777)
+    part = dtssvd_corpora.generate_test_split(tmp_path / "part", "tiny", 777)
     full = tiny_corpora
     part_files = {p.relative_to(part) for p in part.rglob("*.wav")}
     full_files = {p.relative_to(full) for p in full.rglob("*.wav")}
@@ -98,8 +100,8 @@ def test_sample_follows_the_models_own_corpora(tmp_path):
     (model / "config.yaml").write_text(yaml.safe_dump(conf, allow_unicode=True))
     assert sample_stream.corpus_of(model) == ("base", 5)
     assert sample_stream.corpus_of(model, "tiny") == ("tiny", 5)
-    assert sample_stream.default_corpora("base").parts[-2:] == ("data_base", "corpora")
-    assert sample_stream.default_corpora("mini").parts[-2:] == ("data", "corpora")
+    assert dtssvd_corpora.default_corpora("base").parts[-2:] == ("data_base", "corpora")
+    assert dtssvd_corpora.default_corpora("mini").parts[-2:] == ("data", "corpora")
     conf.pop("trained_on")
     (model / "config.yaml").write_text(yaml.safe_dump(conf, allow_unicode=True))
     assert sample_stream.corpus_of(model) == ("mini", sample_stream.SEED)
@@ -109,9 +111,9 @@ def test_sample_follows_the_models_own_corpora(tmp_path):
 def test_make_sample_uses_a_finished_recipe_run_and_rejects_unknown_presets(tmp_path, monkeypatch,
                                                                             capsys, tiny_corpora):
     corpora = tiny_corpora
-    monkeypatch.setattr(sample_stream, "default_corpora", lambda size: corpora)
+    monkeypatch.setattr(dtssvd_corpora, "default_corpora", lambda size: corpora)
     called = []
-    monkeypatch.setattr(sample_stream, "generate_test_split", lambda *a: called.append(a))
+    monkeypatch.setattr(dtssvd_corpora, "generate_test_split", lambda *a: called.append(a))
     out = tmp_path / "s"
     assert make_sample.main(["--preset", "tiny", "--out", str(out)]) == 0
     assert not called and (out / "sample.flac").is_file()

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from dtssvd import build
-from dtssvd.onthefly import ManifestMixtures
+from jrsv.data.manifest_mixtures import ManifestMixtures
 from jrsv.data.toy import make_aishell, make_musdb, make_opensinger
 
 

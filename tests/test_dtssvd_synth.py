@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from dtssvd import build
-from dtssvd.onthefly import ManifestMixtures, OnTheFlyMixtures
+from jrsv.data.manifest_mixtures import ManifestMixtures
+from jrsv.data.onthefly import OnTheFlyMixtures
 from jrsv.data.aishell import read_aishell
 from jrsv.data.musdb import read_musdb
 from jrsv.data.opensinger import read_opensinger

@@ -1,5 +1,5 @@
-"""jrsv.bin.evaluate (stage 5): score files for Tables 1-4 from tiny random models on a tiny
-dtssvd.build test set; SDRi of an identity separator and of the reference; CER counts;
+"""recipes/dtssvd/local/evaluate.py (stage 5): score files for Tables 1-4 from tiny random models
+on a tiny dtssvd.build test set; SDRi of an identity separator and of the reference; CER counts;
 skip-if-done; a broken model directory; a missing manifest."""
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from torch import nn
 from dtssvd import build
 from jrsv.asr.model import U2ASR
 from jrsv.asr.tokenizer import split_text
-from jrsv.bin import evaluate
 from jrsv.data.manifest import read_jsonl
 from jrsv.data.toy import HANZI, make_aishell, make_musdb, make_opensinger
 from jrsv.eval.decode_sets import EvalSet, length_batches, select_rows
@@ -27,6 +26,9 @@ from jrsv.jrsv import JRSV
 from jrsv.model_io import save_model_dir
 from jrsv.nn.frontend import Stft
 from jrsv.separation.model import MTASS
+from recipe_utils import recipe_module
+
+evaluate = recipe_module("evaluate")
 
 torch.set_num_threads(1)
 
@@ -91,7 +93,7 @@ def test_full_run_scores_skip_and_rerun(setup, capsys):
         s = read_score(scores / f"{sys_.stem}.json")
         assert (s.table, s.system) == (sys_.table, sys_.name)
         assert sorted(s.per_overlap) == sorted(OVERLAPS), sys_.stem
-        assert s.command.startswith("python -m jrsv.bin.evaluate --data ")
+        assert s.command.startswith("local/evaluate.py --data ")
         for o in OVERLAPS:
             for track in ("speech", "singing"):
                 c = s.counts[o][track]

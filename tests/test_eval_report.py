@@ -3,8 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from jrsv.eval.report import build_report, render_table
 from jrsv.eval.scores import ScoreFile, cer_from_counts, read_score, write_score
+from recipe_utils import recipe_module
+
+report = recipe_module("report")
+build_report, render_table = report.build_report, report.render_table
 
 
 def _score(table, system, metric="cer", base=10.0):

@@ -6,7 +6,7 @@ weights as the uninterrupted run (CPU), with 0 and 2 DataLoader workers. The sto
 and the runs cross an epoch boundary (several batches per epoch, also for the ASR task).
 Before the fix the on-the-fly mixture stream restarted at its epoch's first example.
 `make test` keeps the fast checks of the same fix: tests/test_train_resume.py (SIGKILLed
-subprocess, 0 and 2 workers) and tests/test_dtssvd_onthefly.py (set_position under 2 workers).
+subprocess, 0 and 2 workers) and tests/test_data_onthefly.py (set_position under 2 workers).
 """
 import pytest
 import torch

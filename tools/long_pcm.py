@@ -6,7 +6,7 @@ stdout, for ``jrsv decode -`` (RELIABILITY.md, "Long inputs").
         | /usr/bin/time -f "%M KB max RSS, %e s" jrsv decode - > /dev/null
 
 The mixtures come from a recipe data directory (stage 0 source lists: speech, singing, music)
-through ``dtssvd.onthefly.OnTheFlyMixtures`` (whole mixtures, 0.6 s of silence between them);
+through ``jrsv.data.onthefly.OnTheFlyMixtures`` (whole mixtures, 0.6 s of silence between them);
 a block of ``--block-minutes`` is made once and repeated until ``--minutes`` are written, so
 the producer's own memory and time stay small and the decoder sees realistic content.
 """
@@ -20,7 +20,7 @@ import numpy as np
 
 def block(data: str, minutes: float, seed: int) -> np.ndarray:
     """(N,) int16 mixtures of about ``minutes`` minutes."""
-    from dtssvd.onthefly import OnTheFlyMixtures
+    from jrsv.data.onthefly import OnTheFlyMixtures
     from jrsv.tasks.common import sources
     ds = OnTheFlyMixtures(sources(data, "speech", "train"), sources(data, "singing", "train"),
                           sources(data, "music", "train"), epoch_size=10 ** 6, crop_seconds=None,

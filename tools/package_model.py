@@ -119,7 +119,7 @@ python tools/package_model.py --exp {a.exp} --data {a.data} --system {a.system} 
 Training config: `{a.exp / a.system / 'train.yaml'}` (copied below).
 
 **Measured scores** on the generated DTSSVD test set (`{a.data / 'dtssvd' / 'test.jsonl'}`),
-speech / singing, by `python -m jrsv.bin.evaluate` (recipe stage 5):
+speech / singing, by `recipes/dtssvd/local/evaluate.py` (recipe stage 5):
 
 {scores_table(a.exp / 'scores')}
 

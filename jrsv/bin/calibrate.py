@@ -1,12 +1,14 @@
 """Calibrate a model's decoder confidence gate on held-out (dev) audio.
 
-    python -m jrsv.bin.calibrate --model jrsv/pretrained/default [--corpora DIR] [--write]
+    python -m jrsv.bin.calibrate --model jrsv/pretrained/default --corpora DIR [--write]
 
 The decoder drops a segment whose mean CTC peak posterior is below ``min_confidence``: that
 removes words hallucinated on music, but a gate set too high also removes real words, and
 where the balance lies depends on the model (a small model is less sure of everything).
-This builds a stream from the *dev* split of the generated corpora the model was trained on:
-DTSSVD mixtures separated by stretches of music alone. It decodes it once with the gate off,
+This builds a stream from the *dev* split of corpora in the AISHELL-1 / OpenSinger / MUSDB18-HQ
+layouts (``--corpora``; for a model trained on generated corpora, those: ``jrsv make-corpora
+--preset P --seed S --out DIR`` with the model's ``trained_on``): DTSSVD mixtures separated by
+stretches of music alone. It decodes it once with the gate off,
 then scores, for every threshold on a grid, the segments that threshold would keep (CER of
 each track over the whole stream, insertions on the music-only stretches included). The
 threshold with the lowest mean CER of the two tracks wins (the lowest such on ties);
@@ -84,17 +86,16 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jrsv.eval.sample_stream import build_stream, corpus_of, default_corpora, ensure_corpora
+    from jrsv.eval.sample_stream import build_stream, corpus_of
     from jrsv.decode.pipeline import DecodeConfig
     from jrsv.decode.transcriber import Transcriber
 
     ap = argparse.ArgumentParser(prog="python -m jrsv.bin.calibrate",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, required=True, help="model directory")
-    ap.add_argument("--corpora", type=Path, default=None,
-                    help="generated corpora (default: the model's trained_on preset, as make demo)")
-    ap.add_argument("--preset", default=None, choices=("tiny", "mini", "base"),
-                    help="generated corpora size (default: the model's trained_on preset)")
+    ap.add_argument("--corpora", type=Path, required=True,
+                    help="corpora directory (data_aishell/, OpenSinger/, musdb18hq/): for a model "
+                         "trained on generated corpora, a generator run of its trained_on preset")
     ap.add_argument("--split", default="dev", help="corpus split the stream is made from")
     ap.add_argument("--mixtures", type=int, default=30, help="DTSSVD mixtures in the stream")
     ap.add_argument("--music-gap", type=float, default=3.0,
@@ -111,10 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    size, seed = corpus_of(a.model, a.preset)
-    corpora = a.corpora or default_corpora(size)
-    ensure_corpora(corpora, size, seed)
-    refs = build_stream(corpora, a.out, n=a.mixtures, split=a.split, seed=seed + 1,
+    size, seed = corpus_of(a.model)
+    if not a.corpora.is_dir():
+        print(f"error: {a.corpora}: no corpora directory (generate the model's with `jrsv "
+              f"make-corpora --preset {size} --seed {seed} --out {a.corpora}`)", file=sys.stderr)
+        return 1
+    refs = build_stream(a.corpora, a.out, n=a.mixtures, split=a.split, seed=seed + 1,
                         music_gap_s=a.music_gap)
     dur = len(refs["mixture"]) / SAMPLE_RATE
     print(f"[calibrate] {a.split} stream: {a.out / 'stream.wav'} ({dur:.1f} s, {a.mixtures} "

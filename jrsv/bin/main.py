@@ -20,18 +20,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("jrsv.bin.serve", "live captioning server: websocket, HTTP and a caption page"),
 }
 
-# commands that are whole programs with their own ``main(argv)`` (the recipe's stages)
+# commands that are whole programs with their own ``main(argv)`` (the recipe's stages).
+#
+# Three of them live in the ``dtssvd`` package (the benchmark builder, the corpus generators and
+# the sample made from generated corpora), which depends on jrsv, never the reverse. They are
+# named here by module string only, so that every user-facing program is a ``jrsv`` subcommand
+# while ``jrsv`` never imports ``dtssvd`` (tests/test_layering.py checks that): the module is
+# loaded only when its command runs, and an installation without ``dtssvd`` answers that command
+# with a one-line error (:data:`OPTIONAL_PACKAGES`).
 PROGRAMS: dict[str, tuple[str, str]] = {
     "train": ("jrsv.bin.train", "train a model from a YAML config (torchrun for DDP)"),
     "average": ("jrsv.bin.average_model", "average checkpoints (best N by dev loss)"),
-    "evaluate": ("jrsv.bin.evaluate", "score Tables 1-4 on the DTSSVD test set"),
-    "report": ("jrsv.eval.report", "render report.md with the four tables and plots"),
     "build-dtssvd": ("dtssvd.build", "build the DTSSVD dev/test lists from the corpora"),
     "make-corpora": ("dtssvd.synth.cli", "generate mini corpora in the real corpora's layouts"),
     "demo": ("jrsv.bin.demo", "decode the shipped sample mixture with the default model"),
     "bench-live": ("jrsv.bin.bench_live", "caption latency of live decoding at real-time pace"),
-    "make-sample": ("jrsv.bin.make_sample", "build the shipped sample mixture from held-out data"),
+    "make-sample": ("dtssvd.make_sample", "build the shipped sample mixture from held-out data"),
 }
+
+# packages a command may need that jrsv does not depend on -> what provides them
+OPTIONAL_PACKAGES = {"dtssvd": "the DTSSVD benchmark package of the jrsv source tree"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -70,7 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     _live_threads(command, argv)
     if command in PROGRAMS and argv and argv[0] == command:
-        mod = importlib.import_module(PROGRAMS[command][0])
+        try:
+            mod = importlib.import_module(PROGRAMS[command][0])
+        except ModuleNotFoundError as e:
+            top = (e.name or "").split(".")[0]
+            if top not in OPTIONAL_PACKAGES:
+                raise
+            print(f"jrsv {command}: error: needs the {top} package ({OPTIONAL_PACKAGES[top]}), "
+                  f"which is not installed", file=sys.stderr)
+            return 2
         sys.argv[0] = f"jrsv {command}"
         return int(mod.main(argv[1:]) or 0)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    from dtssvd.onthefly import ManifestMixtures
+    from jrsv.data.manifest_mixtures import ManifestMixtures
     from jrsv.model_io import ModelDirError, load_model_dir
     try:
         model = load_model_dir(a.model).eval()

@@ -36,6 +36,16 @@ def read_musdb(path: str, split: str, report: Optional[ReadReport] = None) -> Li
     return out
 
 
+def music_split(tracks: List[MusicTrack], musdb_split: str, split: str) -> List[MusicTrack]:
+    """The DTSSVD split of MUSDB tracks (dtssvd/README.md): MUSDB 'test' -> DTSSVD test; MUSDB
+    'train' sorted, every 10th (i % 10 == 9; the last track if there are fewer than 10) -> dev,
+    the rest -> train (dev music unseen in training)."""
+    if musdb_split == "test":
+        return tracks
+    dev = {i for i in range(len(tracks)) if i % 10 == 9} or ({len(tracks) - 1} if tracks else set())
+    return [t for i, t in enumerate(tracks) if (i in dev) == (split == "dev")]
+
+
 def load_music(track: MusicTrack, target_sr: int = 16000) -> np.ndarray:
     """drums+bass+other summed, mono, resampled: float32 (N,). Raises AudioError."""
     parts = []

@@ -1,7 +1,7 @@
 """The DTSSVD test set for evaluation: manifest lookup, row selection, length-sorted batches.
 
-Rows come from a ``dtssvd.build`` manifest (``DATA/dtssvd/<split>.jsonl``) through
-:class:`dtssvd.onthefly.ManifestMixtures` (written wavs, or re-mixed from the stored spec).
+Rows come from a ``dtssvd.build`` manifest (any path; the caller names it) through
+:class:`jrsv.data.manifest_mixtures.ManifestMixtures` (written wavs, or re-mixed from the stored spec).
 Batches are sorted by mixture length (longest first, so an out-of-memory shows at once) and
 filled up to a budget of padded STFT frames. Every tensor is padded with zeros on the right.
 """
@@ -14,8 +14,8 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from dtssvd.onthefly import ManifestMixtures
 from jrsv.constants import HOP_LENGTH
+from jrsv.data.manifest_mixtures import ManifestMixtures
 from jrsv.nn.padding import pad_sequences
 
 HOP = HOP_LENGTH  # STFT hop of the separator front-end (frames = samples // HOP + 1)
@@ -28,24 +28,6 @@ class ManifestError(RuntimeError):
 def overlap_key(overlap: float) -> str:
     """0.3 -> "0.3" (the score files' per_overlap keys)."""
     return f"{float(overlap):.1f}"
-
-
-def find_manifest(data: Path, split: str) -> Path:
-    """``DATA/dtssvd/<split>.jsonl`` (or ``DATA/dtssvd/<split>/<split>.jsonl``); else ManifestError."""
-    candidates = [data / "dtssvd" / f"{split}.jsonl", data / "dtssvd" / split / f"{split}.jsonl"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise ManifestError(f"{split} manifest {candidates[0]} not found; it is built by stage 1 of "
-                        f"recipes/dtssvd/run.sh (python -m dtssvd.build --out {data}/dtssvd)")
-
-
-def find_music_cache(manifest: Path, data: Path) -> Path | None:
-    """The resampled MUSDB cache dtssvd.build wrote next to the manifest, if any."""
-    for c in (manifest.parent / "cache" / "musdb", data / "dtssvd" / "cache" / "musdb"):
-        if c.is_dir():
-            return c
-    return None
 
 
 def row_samples(row: dict) -> int:

@@ -1,11 +1,10 @@
 """A held-out sample stream for the demo and the confidence calibration: several DTSSVD
 mixtures (speech + singing + music, one per overlap ratio) back to back, made from one split of
-the generated corpora a model was trained on (``trained_on`` in its config.yaml).
+corpora in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts (a directory passed in; for the
+bundled model, the generated corpora it was trained on, ``trained_on`` in its config.yaml).
 
-The corpora are either a finished generator run (``ensure_corpora``, the recipe's stage 0) or
-just the held-out test split of that run (``generate_test_split``: the generator's plan for the
-preset, with only the test-split jobs executed; each job is seeded by its own key, so those files
-are the same as in the full run).
+Generating those corpora is the benchmark package's job (``dtssvd.corpora``: a whole generator
+run, or only its held-out test split); this module only reads them.
 """
 from __future__ import annotations
 
@@ -15,53 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from jrsv.atomic import atomic_write_text, publish_dir
+from jrsv.atomic import publish_dir
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 OVERLAPS = (0.0, 0.1, 0.3, 0.5, 1.0, 0.5)
 GAP_S = 0.6
 SEED = 777  # recipes/dtssvd/run.sh seed
-
-
-def ensure_corpora(corpora: Path, size: str = "mini", seed: int = SEED) -> None:
-    """Generate the corpora unless they are there (the generator skips a finished run)."""
-    from dtssvd.synth.cli import main as synth_main
-    rc = synth_main(["--preset", size, "--seed", str(seed), "--out", str(corpora)])
-    if rc:
-        raise SystemExit(f"error: generating the corpora in {corpora} failed (exit {rc})")
-
-
-def generate_test_split(corpora: Path, size: str, seed: int = SEED) -> Path:
-    """Write only the held-out test split of preset ``size`` (seed ``seed``) under ``corpora``:
-    test speakers' utterances, test singers' songs, test music tracks (arrangements and recorded). Skipped when
-    ``corpora/test_split.json`` records the same preset and seed. Returns ``corpora``."""
-    from dtssvd.synth import layout
-    from dtssvd.synth.config import preset
-    from dtssvd.synth.corpus import build_plan, run_job
-
-    stamp = corpora / "test_split.json"
-    want = {"preset": size, "seed": seed}
-    if stamp.is_file() and json.loads(stamp.read_text()) == want:
-        return corpora
-    cfg = preset(size, seed=seed)
-    plan = build_plan(cfg)
-    test_singers = {(s["gender"], int(k.split("/")[1]))
-                    for k, s in plan.manifest["opensinger"]["singers"].items()
-                    if s["split"] == "test"}
-    jobs = [j for j in plan.jobs
-            if (j.kind in ("speech", "music", "recorded") and j.args["split"] == "test")
-            or (j.kind == "sing" and (j.args["gender"], j.args["singer"]) in test_singers)]
-    log.info("generating the test split of preset %s (seed %d): %d of %d jobs", size, seed,
-             len(jobs), len(plan.jobs))
-    transcript = Path(layout.aishell_transcript(str(corpora)))
-    transcript.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(transcript, "\n".join(plan.transcript) + "\n")
-    for job in jobs:
-        run_job(job, str(corpora), cfg)
-    atomic_write_text(stamp, json.dumps(want))
-    return corpora
 
 
 def corpus_of(model: Path, override: str | None = None) -> tuple[str, int]:
@@ -70,11 +29,6 @@ def corpus_of(model: Path, override: str | None = None) -> tuple[str, int]:
     trained_on = read_config(model).get("trained_on") or {}
     size = override or trained_on.get("preset") or "mini"
     return size, int(trained_on.get("seed", SEED))
-
-
-def default_corpora(size: str) -> Path:
-    """Where ``recipes/dtssvd`` keeps the generated corpora of a preset (in a clone)."""
-    return ROOT / "recipes" / "dtssvd" / ("data" if size == "mini" else f"data_{size}") / "corpora"
 
 
 def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS), split: str = "test",
@@ -87,11 +41,10 @@ def build_stream(corpora: Path, out: Path, n: int = len(OVERLAPS), split: str = 
     returns ``{"segments": [{start, end, overlap, speech, singing}], "mixture", "speech",
     "singing"}`` (the last three: float32 (N,) reference signals of the whole stream).
     """
-    from dtssvd.build import music_split
-    from dtssvd.mix import loop_crop, render, sample_spec
     from jrsv.data.aishell import read_aishell
     from jrsv.data.audio import load_audio, save_audio
-    from jrsv.data.musdb import load_music, read_musdb
+    from jrsv.data.mix import loop_crop, render, sample_spec
+    from jrsv.data.musdb import load_music, music_split, read_musdb
     from jrsv.data.opensinger import read_opensinger
 
     rng = np.random.default_rng(seed)

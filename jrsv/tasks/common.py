@@ -1,7 +1,6 @@
 """Pieces shared by the tasks: source lists, tokenizer, padding, front-end helpers."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import torch
@@ -9,6 +8,7 @@ from torch import nn
 
 from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.constants import HOP_LENGTH
+from jrsv.data.data_paths import DataConf, DataPaths
 from jrsv.data.manifest import read_jsonl
 from jrsv.data.records import MusicTrack, Utterance
 from jrsv.nn.cmvn import GlobalCMVN, load_cmvn
@@ -17,28 +17,29 @@ from jrsv.nn.padding import pad_sequences
 HOP = HOP_LENGTH
 
 
-def sources(data_dir: str | Path, kind: str, split: str) -> list:
-    """Source records written by stage 0: ``DATA/sources/{kind}_{split}.jsonl``.
-
-    kind: ``speech`` | ``singing`` | ``music``.
+def sources(data: DataConf, kind: str, split: str) -> list:
+    """Source records of ``{kind}_{split}.jsonl`` in the ``data.sources`` directory
+    (:class:`~jrsv.data.data_paths.DataPaths`; ``data``: the config's ``data`` section or a
+    data directory). kind: ``speech`` | ``singing`` | ``music``.
     """
-    path = Path(data_dir) / "sources" / f"{kind}_{split}.jsonl"
+    path = DataPaths.from_config(data).source_list(kind, split)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: source list missing (run recipe stage 0)")
     rows = read_jsonl(str(path))
     return [MusicTrack(**r) if kind == "music" else Utterance(**r) for r in rows]
 
 
-def tokenizer(data_dir: str | Path) -> CharTokenizer:
-    path = Path(data_dir) / "units.txt"
+def tokenizer(data: DataConf) -> CharTokenizer:
+    """The ``data.units`` table (``data``: the ``data`` section or a data directory)."""
+    path = DataPaths.from_config(data).units
     if not path.is_file():
         raise FileNotFoundError(f"{path}: units missing (run recipe stage 1)")
     return CharTokenizer(str(path))
 
 
-def cmvn(data_dir: str | Path, name: str) -> GlobalCMVN:
-    """``DATA/cmvn_{name}.json`` (stage 1) as a module."""
-    path = Path(data_dir) / f"cmvn_{name}.json"
+def cmvn(data: DataConf, name: str) -> GlobalCMVN:
+    """``cmvn_{name}.json`` in ``data.cmvn_dir`` (stage 1) as a module."""
+    path = DataPaths.from_config(data).cmvn(name)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: CMVN statistics missing (run recipe stage 1)")
     mean, istd = load_cmvn(path)

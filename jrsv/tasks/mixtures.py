@@ -2,13 +2,14 @@
 fixed dev list, plus their collate function."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
 
-from dtssvd.onthefly import ManifestMixtures, OnTheFlyMixtures
 from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.data.data_paths import DataPaths
+from jrsv.data.manifest_mixtures import ManifestMixtures
+from jrsv.data.onthefly import OnTheFlyMixtures
 from jrsv.tasks import common
 
 WAVES = ("mixture", "speech", "singing", "music")
@@ -16,24 +17,26 @@ WAVES = ("mixture", "speech", "singing", "music")
 
 def mixture_sets(conf: Mapping[str, Any], with_text: bool
                  ) -> tuple[OnTheFlyMixtures, ManifestMixtures]:
-    """Training stream from the stage-0 source lists, and the stage-1 dev list.
+    """Training stream from the train source lists, and the dev list (``data.sources``,
+    ``data.dev_list``, ``data.music_cache``, ``data.audio_cache``:
+    :class:`~jrsv.data.data_paths.DataPaths`).
 
     ``with_text``: whole mixtures (no crop) so the transcripts match the audio.
     """
     data = conf["data"]
-    d = Path(data["dir"])
+    paths = DataPaths.from_config(data)
     crop = None if with_text else float(data.get("crop_seconds", 4.0))
     train = OnTheFlyMixtures(
-        common.sources(d, "speech", "train"), common.sources(d, "singing", "train"),
-        common.sources(d, "music", "train"), epoch_size=int(data.get("epoch_size", 2000)),
+        common.sources(data, "speech", "train"), common.sources(data, "singing", "train"),
+        common.sources(data, "music", "train"), epoch_size=int(data.get("epoch_size", 2000)),
         crop_seconds=crop, seed=int(conf.get("seed", 0)),
-        block=int(data.get("batch_size", 8)), cache_dir=str(d / "cache" / "audio"),
+        block=int(data.get("batch_size", 8)), cache_dir=str(paths.audio_cache),
         preload=bool(data.get("preload", True)), noise_floor_dbfs=data.get("noise_floor_dbfs"),
         noise_floor_prob=float(data.get("noise_floor_prob", 1.0)))
-    dev = d / "dtssvd" / "dev.jsonl"
+    dev = paths.dev_list
     if not dev.is_file():
         raise FileNotFoundError(f"{dev}: DTSSVD dev list missing (run recipe stage 1)")
-    valid = ManifestMixtures(str(dev), music_cache=str(d / "dtssvd" / "cache" / "musdb"))
+    valid = ManifestMixtures(str(dev), music_cache=str(paths.music_cache))
     return train, valid
 
 

@@ -8,7 +8,7 @@ back there *without* loading the skipped examples. Two kinds of training data su
   ``set_position(e, b)`` starts at batch ``b``;
 * an ``IterableDataset`` with ``set_epoch(e)`` and ``set_position(e, examples)`` whose example
   ``i`` of epoch ``e`` depends on ``(e, i)`` only and whose workers take consecutive blocks of
-  ``batch_size`` examples counted from the start position (``dtssvd.onthefly.OnTheFlyMixtures``,
+  ``batch_size`` examples counted from the start position (``jrsv.data.onthefly.OnTheFlyMixtures``,
   ``jrsv.train.toy.ToyIterableDataset``): ``examples = batches * batch_size``.
 
 Both are exact for any number of DataLoader workers. Other datasets are replayed (batches are

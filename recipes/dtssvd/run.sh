@@ -65,14 +65,14 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
     $python -m dtssvd.synth.cli --preset "$preset" --seed $seed --out "$corpora"
   fi
   log "stage 0: reading corpora from $corpora, writing source manifests"
-  $python -m jrsv.bin.prepare_data --corpora "$corpora" --out "$data"
+  $python local/prepare_data.py --corpora "$corpora" --out "$data"
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   log "stage 1: DTSSVD dev/test lists, CMVN and units"
   $python -m dtssvd.build --aishell "$corpora" --opensinger "$corpora" \
     --musdb "$corpora/musdb18hq" --out "$data/dtssvd" --seed $seed --splits dev,test
-  $python -m jrsv.bin.prepare_features --data "$data"
+  $python local/prepare_features.py --data "$data"
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
@@ -101,13 +101,13 @@ fi
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   log "stage 5: decoding and scoring"
   [ -z "$beam_size" ] && { beam_size=10; [ "$config" = tiny ] && beam_size=4; }
-  $python -m jrsv.bin.evaluate --data "$data" --exp "$exp" --scores "$exp/scores" \
+  $python local/evaluate.py --data "$data" --exp "$exp" --scores "$exp/scores" \
     --beam-size "$beam_size"
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "stage 6: report"
-  $python -m jrsv.eval.report --scores "$exp/scores" --out "$exp/report.md" \
+  $python local/report.py --scores "$exp/scores" --out "$exp/report.md" \
     --example "$exp/scores/example.npz" >/dev/null
   log "wrote $exp/report.md"
 fi

@@ -34,4 +34,4 @@ run --stage 5 --stop-stage 6 --beam-size 10
 $python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
   --made-by "cd recipes/dtssvd && local/train_default_model.sh"
 # the decoder's confidence gate, chosen on a dev-split stream (written into $out/config.yaml)
-$python -m jrsv.bin.calibrate --model "$out" --write --out "$exp/calibrate"
+$python -m jrsv.bin.calibrate --model "$out" --corpora "$data/corpora" --write --out "$exp/calibrate"

@@ -1,7 +1,7 @@
 """Data benchmark: on-the-fly 4 s mixtures per second on one core, and the DTSSVD dev/test
 build time. Generates small 16 kHz sources itself when no corpus is given.
 
-    python -m jrsv.bin.bench_data [--aishell DIR --opensinger DIR --musdb DIR] [--seconds 10]
+    python -m dtssvd.bench_data [--aishell DIR --opensinger DIR --musdb DIR] [--seconds 10]
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
 from dtssvd import build  # noqa: E402
-from dtssvd.onthefly import OnTheFlyMixtures  # noqa: E402
 from jrsv.data.aishell import read_aishell  # noqa: E402
 from jrsv.data.musdb import read_musdb  # noqa: E402
+from jrsv.data.onthefly import OnTheFlyMixtures  # noqa: E402
 from jrsv.data.opensinger import read_opensinger  # noqa: E402
 from jrsv.data.records import Utterance  # noqa: E402
 from jrsv.data.toy import make_all  # noqa: E402
@@ -52,7 +52,7 @@ def bench_onthefly(speech, singing, music, seconds: float, cache_dir, preload: b
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m jrsv.bin.bench_data")
+    p = argparse.ArgumentParser(prog="python -m dtssvd.bench_data")
     p.add_argument("--aishell")
     p.add_argument("--opensinger")
     p.add_argument("--musdb")

@@ -1,6 +1,7 @@
+#!/usr/bin/env python3
 """Recipe stage 0: read the corpora and write source manifests.
 
-``python -m jrsv.bin.prepare_data --corpora DIR --out DATA`` where DIR holds ``data_aishell/``,
+``local/prepare_data.py --corpora DIR --out DATA`` where DIR holds ``data_aishell/``,
 ``OpenSinger/`` and ``musdb18hq/`` (or give each with ``--aishell/--opensinger/--musdb``).
 Writes ``DATA/sources/{speech,singing}_{train,dev,test}.jsonl`` (id, path, text, speaker,
 duration) and ``DATA/sources/music_{train,dev,test}.jsonl`` (id, stems). Unreadable or
@@ -16,11 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dtssvd.build import music_split
 from jrsv.data.aishell import read_aishell
 from jrsv.data.audio import AudioError, atomic_write_bytes, audio_info
 from jrsv.data.manifest import dumps_jsonl
-from jrsv.data.musdb import read_musdb
+from jrsv.data.musdb import music_split, read_musdb
 from jrsv.data.opensinger import read_opensinger
 from jrsv.data.records import ReadReport, Utterance
 
@@ -45,7 +45,7 @@ def with_durations(utts: list[Utterance], report: ReadReport, desc: str) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m jrsv.bin.prepare_data", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="local/prepare_data.py", description=__doc__.split("\n")[0])
     ap.add_argument("--corpora", type=Path, help="dir with data_aishell/, OpenSinger/, musdb18hq/")
     ap.add_argument("--aishell", type=Path)
     ap.add_argument("--opensinger", type=Path)

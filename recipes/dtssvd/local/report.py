@@ -1,7 +1,10 @@
+#!/usr/bin/env python3
 """Render ``exp/report.md``: the paper's Tables 1-4 from score files, plus PNG plots.
 
-Usage: ``python -m jrsv.eval.report --scores exp/scores --out exp/report.md
-[--example exp/example.npz]``
+Usage: ``local/report.py --scores exp/scores --out exp/report.md [--example exp/example.npz]``
+
+The table titles and row order are the paper's (this recipe's); the score files are the
+library's schema (:mod:`jrsv.eval.scores`).
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
+#!/usr/bin/env python3
 """Recipe stage 1 (after the DTSSVD lists): character units and global CMVN statistics.
 
-``python -m jrsv.bin.prepare_features --data DATA [--max-utts 2000] [--mixtures 200]`` writes
+``local/prepare_features.py --data DATA [--max-utts 2000] [--mixtures 200]`` writes
   DATA/units.txt               characters of the train transcripts (speech + singing)
   DATA/cmvn_fbank.json         80-dim fbank of clean train speech + singing (cascade ASRs)
   DATA/cmvn_logmag_clean.json  513-dim log-magnitude of clean train speech + singing (JRSV ASR)
@@ -17,11 +18,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dtssvd.onthefly import OnTheFlyMixtures
 from jrsv.atomic import atomic_path
 from jrsv.asr.tokenizer import build_char_units, write_units
 from jrsv.constants import NUM_BINS, SAMPLE_RATE
 from jrsv.data.cache import cached_load
+from jrsv.data.onthefly import OnTheFlyMixtures
 from jrsv.nn.cmvn import CMVNAccumulator, save_cmvn
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.tasks.common import sources
@@ -56,7 +57,7 @@ def mixture_stats(data: Path, n: int, seed: int) -> CMVNAccumulator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m jrsv.bin.prepare_features", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="local/prepare_features.py", description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--max-utts", type=int, default=2000)
     ap.add_argument("--mixtures", type=int, default=200)

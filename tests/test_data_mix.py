@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from dtssvd.mix import (REF_RMS, RATIOS, MixError, check_source, measured_overlap, place, render,
-                        rms, sample_spec)
+from jrsv.data.mix import (REF_RMS, RATIOS, MixError, check_source, measured_overlap, place,
+                           render, rms, sample_spec)
 
 
 def _src(rng, n, amp):

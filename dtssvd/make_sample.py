@@ -25,8 +25,8 @@ from jrsv.pretrained import SAMPLE_DIR, default_model_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jrsv.eval.sample_stream import (build_stream, corpus_of, default_corpora,
-                                         ensure_corpora, generate_test_split, write_sample)
+    from dtssvd.corpora import default_corpora, ensure_corpora, finished_run, generate_test_split
+    from jrsv.eval.sample_stream import build_stream, corpus_of, write_sample
     ap = argparse.ArgumentParser(prog="jrsv make-sample", description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=default_model_dir(),
                     help="model whose trained_on corpora the sample comes from")
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jrsv make-sample: error: {a.model}: {e}", file=sys.stderr)
         return 1
     recipe = default_corpora(size)
-    if a.corpora is None and _finished_run(recipe, size, seed):
+    if a.corpora is None and finished_run(recipe, size, seed):
         a.corpora = recipe
     with tempfile.TemporaryDirectory(prefix="jrsv-sample-") as tmp:
         if a.corpora is not None:
@@ -69,19 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[make-sample] wrote {a.out} ({dur:.1f} s, {len(stream['segments'])} mixtures, "
           f"test split of preset {size}, seed {seed})")
     return 0
-
-
-def _finished_run(corpora: Path, size: str, seed: int) -> bool:
-    """Whether ``corpora`` holds a finished generator run of preset ``size`` and ``seed``."""
-    import json
-
-    from dtssvd.synth.config import preset_name
-    from dtssvd.synth.layout import MANIFEST
-    try:
-        conf = json.loads((corpora / MANIFEST).read_text())["config"]
-    except (OSError, ValueError, KeyError):
-        return False
-    return preset_name(conf) == size and conf.get("seed") == seed
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Training mixtures made on the fly, and the dev/test manifest dataset.
+"""Training mixtures made on the fly (the dev/test lists: :mod:`jrsv.data.manifest_mixtures`).
 
 `OnTheFlyMixtures`: example i of epoch e is drawn from its own generator
 `default_rng([seed, e, i])`, so the stream does not depend on worker count, and resuming
@@ -9,21 +9,20 @@ batch_size keeps the global order under a DataLoader with several workers, also 
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
-from dtssvd.mix import MixError, MixSpec, check_source, render, sample_spec
-from jrsv.data.audio import AudioError, load_audio
+from jrsv.constants import SAMPLE_RATE
+from jrsv.data.audio import AudioError
 from jrsv.data.cache import cached_load
-from jrsv.data.manifest import read_jsonl
+from jrsv.data.mix import MixError, check_source, render, sample_spec
 from jrsv.data.musdb import cached_music, load_music
 from jrsv.data.records import MusicTrack, Utterance
+from jrsv.data.tensors import to_torch
 
-SR = 16000
+SR = SAMPLE_RATE
 
 
 class SourcePool:
@@ -175,50 +174,3 @@ def add_noise_floor(out: dict, rng: np.random.Generator, lo_db: float, hi_db: fl
     noise = (level * rng.standard_normal(n)).astype(np.float32)
     out["mixture"] = out["mixture"] + noise
     out["music"] = out["music"] + noise
-
-
-def to_torch(ex: dict) -> dict:
-    """numpy arrays -> torch tensors; numbers -> 0-d tensors; strings kept."""
-    out = {}
-    for k, v in ex.items():
-        if isinstance(v, np.ndarray):
-            out[k] = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
-        elif isinstance(v, bool):
-            out[k] = torch.tensor(v)
-        elif isinstance(v, (int, float)):
-            out[k] = torch.tensor(v, dtype=torch.float32 if isinstance(v, float) else torch.long)
-        else:
-            out[k] = v
-    return out
-
-
-class ManifestMixtures(Dataset):
-    """Dev/test mixtures from a dtssvd.build jsonl: the written wavs if present, else
-    re-mixed deterministically from the stored spec and the sources."""
-
-    def __init__(self, manifest: str, music_cache: Optional[str] = None):
-        self.rows = read_jsonl(manifest)
-        self.root = Path(manifest).parent
-        self.music_cache = music_cache
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def arrays(self, i: int) -> dict:
-        r = self.rows[i]
-        if "wav" in r:
-            out = {k: load_audio(self.root / p, SR) for k, p in r["wav"].items()}
-        else:
-            spec = MixSpec(**r["spec"])
-            track = MusicTrack(r["music"]["id"], r["music"]["stems"])
-            mx = cached_music(track, self.music_cache, SR) if self.music_cache else \
-                load_music(track, SR)
-            out = render(spec, load_audio(r["speech"]["path"], SR),
-                         load_audio(r["singing"]["path"], SR), np.asarray(mx))
-            out.pop("scale")
-        out.update(id=r["id"], speech_text=r["speech"]["text"],
-                   singing_text=r["singing"]["text"], overlap=float(r["overlap"]))
-        return out
-
-    def __getitem__(self, i: int) -> dict:
-        return to_torch(self.arrays(i))

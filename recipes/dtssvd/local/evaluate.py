@@ -1,10 +1,13 @@
+#!/usr/bin/env python3
 """Stage 5 of recipes/dtssvd/run.sh: decode and score the DTSSVD test set (paper Tables 1-4).
 
-    python -m jrsv.bin.evaluate --data DATA --exp EXP --scores EXP/scores [--split test]
+    local/evaluate.py --data DATA --exp EXP --scores EXP/scores [--split test]
         [--device cpu] [--beam-size 10] [--max-utts N] [--tables 1,2,3,4] [--force]
 
 Reads ``DATA/dtssvd/<split>.jsonl`` (stage 1) and the model directories ``EXP/<name>/final``
-(stages 2-4); evaluates those that exist and writes one score file per system
+(stages 2-4); the table rows (:data:`SYSTEMS`) and the ``EXP/<name>`` naming are this recipe's,
+the scoring is the library's (:mod:`jrsv.eval`: passes, tallies, score files). Evaluates those
+that exist and writes one score file per system
 (:mod:`jrsv.eval.scores` schema) plus ``<stem>.done`` (the config, for skip-if-done) and
 ``decode/<stem>.txt`` (per-utterance REF / HYP / errors) under ``--scores``:
 
@@ -38,7 +41,7 @@ from torch import nn
 from jrsv.atomic import atomic_path
 from jrsv.checksum import sha256_file
 from jrsv.constants import NUM_BINS, StftFrontend
-from jrsv.eval.decode_sets import EvalSet, ManifestError, find_manifest, find_music_cache
+from jrsv.eval.decode_sets import EvalSet, ManifestError
 from jrsv.eval.freshness import is_up_to_date, write_done
 from jrsv.eval.passes import (cascade_pass, direct_asr_pass, example_magnitudes, example_row,
                               jrsv_pass, separation_pass)
@@ -75,6 +78,24 @@ SYSTEMS: tuple[System, ...] = (
     System(4, "JRSV-f", "4_jrsv_f", ("jrsv_f",)),
     System(4, "JRSV-f-d", "4_jrsv_fd", ("jrsv_fd",)),
 )
+
+
+def find_manifest(data: Path, split: str) -> Path:
+    """``DATA/dtssvd/<split>.jsonl`` (or ``DATA/dtssvd/<split>/<split>.jsonl``); else ManifestError."""
+    candidates = [data / "dtssvd" / f"{split}.jsonl", data / "dtssvd" / split / f"{split}.jsonl"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise ManifestError(f"{split} manifest {candidates[0]} not found; it is built by stage 1 of "
+                        f"recipes/dtssvd/run.sh (python -m dtssvd.build --out {data}/dtssvd)")
+
+
+def find_music_cache(manifest: Path, data: Path) -> Path | None:
+    """The resampled MUSDB cache dtssvd.build wrote next to the manifest, if any."""
+    for c in (manifest.parent / "cache" / "musdb", data / "dtssvd" / "cache" / "musdb"):
+        if c.is_dir():
+            return c
+    return None
 
 
 def log(msg: str) -> None:
@@ -247,7 +268,7 @@ def open_evalset(manifest: Path, args: argparse.Namespace) -> EvalSet:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m jrsv.bin.evaluate",
+    p = argparse.ArgumentParser(prog="local/evaluate.py",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True, help="recipe data dir (stage 0-1 output)")
     p.add_argument("--exp", type=Path, required=True, help="experiment dir with <model>/final")
@@ -274,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    command = "python -m jrsv.bin.evaluate " + shlex.join(argv)
+    command = "local/evaluate.py " + shlex.join(argv)
     try:
         tables = {int(t) for t in args.tables.split(",") if t.strip()}
     except ValueError:

@@ -1,5 +1,8 @@
 """DTSSVD mixing arithmetic (paper sec. 3; every interpretation is in dtssvd/README.md).
 
+Used by the on-the-fly training stream (:mod:`jrsv.data.onthefly`), the dev/test lists
+(:mod:`jrsv.data.manifest_mixtures`, written by ``dtssvd.build``) and the demo sample stream.
+
 A mixture is described by a `MixSpec` (pure numbers, drawn by `sample_spec`) and made by
 `render(spec, speech, singing, music)`; rendering the same spec from the same sources is
 bit-exact, so manifests can store only the spec.

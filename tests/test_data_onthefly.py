@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from dtssvd.onthefly import OnTheFlyMixtures
+from jrsv.data.onthefly import OnTheFlyMixtures
 from jrsv.data.records import Utterance
 
 
