@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -43,6 +43,27 @@ def cmvn(data_dir: str | Path, name: str) -> GlobalCMVN:
         raise FileNotFoundError(f"{path}: CMVN statistics missing (run recipe stage 1)")
     mean, istd = load_cmvn(path)
     return GlobalCMVN(mean, istd)
+
+
+def model_section(m: Mapping[str, Any], kind: str, task_keys: Sequence[str] = ()
+                  ) -> dict[str, Any]:
+    """The recipe's ``model:`` section -> the model config (:mod:`jrsv.model_registry`
+    schema): ``task_keys`` (training options of the task, e.g. ``spec_aug``) removed,
+    ``kind`` set."""
+    return {**{k: v for k, v in m.items() if k not in task_keys}, "kind": kind}
+
+
+def fill_cmvn(encoder: nn.Module, data_dir: str | Path, name: str) -> None:
+    """Copy the statistics ``DATA/cmvn_{name}.json`` into ``encoder.global_cmvn`` (the
+    placeholder buffers a ``cmvn: true`` config builds); no-op without CMVN."""
+    target = getattr(encoder, "global_cmvn", None)
+    if target is None:
+        return
+    stats = cmvn(data_dir, name)
+    if stats.mean.shape != target.mean.shape:
+        raise ValueError(f"{Path(data_dir) / f'cmvn_{name}.json'}: {stats.mean.numel()} dims, "
+                         f"the model takes {target.mean.numel()}")
+    target.load_state_dict(stats.state_dict())
 
 
 def pad_waveforms(wavs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

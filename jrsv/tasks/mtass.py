@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, IterableDataset
 
+from jrsv.model_registry import build_model
 from jrsv.nn.frontend import Stft
 from jrsv.separation.loss import MTASSLoss
 from jrsv.separation.model import MTASS
@@ -44,9 +45,11 @@ class MTASSTask(nn.Module):
 
 
 def build_mtass(m: Mapping[str, Any], data_dir: str) -> MTASS:
-    conf = {k: v for k, v in m.items() if k not in ("kind", "variant")}
-    conf["global_cmvn"] = common.cmvn(data_dir, "logmag_mix") if conf.pop("cmvn", True) else None
-    return MTASS(**conf)
+    """The recipe's ``model:`` section (kind mtass) -> :class:`MTASS` with the data's CMVN
+    statistics (``cmvn_logmag_mix``) when ``cmvn`` is true (the default)."""
+    mtass = build_model(common.model_section(m, "mtass", ("variant",)))
+    common.fill_cmvn(mtass.encoder, data_dir, "logmag_mix")
+    return mtass
 
 
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
