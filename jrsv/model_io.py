@@ -243,10 +243,28 @@ def load_model_dir(path: str | Path, device: str | torch.device = "cpu") -> nn.M
                          f"{tuple(state[k].shape)} vs config {tuple(own[k].shape)})")
         raise ModelDirError(path, "model.pt does not match config.yaml: " + "; ".join(parts))
     model.load_state_dict(state)
+    if kind == "cascade":
+        _apply_frontend(path, model, conf.get("frontend"))
     if units is not None:
         _check_special_ids(path, model, units)
         model.units = units
     return model.to(device).eval()
+
+
+def _apply_frontend(path: Path, model: nn.Module, frontend: Any) -> None:
+    """A cascade's resynthesis STFT follows the directory's ``frontend`` (``separation`` part);
+    ``ModelDirError`` if that is malformed or does not give the separator's ``input_dim`` bins.
+    (The decoder reads the ``frontend`` of a jrsv directory itself: ``DecodeEngine``.)"""
+    from jrsv.constants import StftFrontend
+    from jrsv.nn.frontend import Stft
+    try:
+        stft = StftFrontend.from_config(frontend)
+    except ValueError as e:
+        raise ModelDirError(path, str(e)) from None
+    if model.mtass.input_dim != stft.num_bins:
+        raise ModelDirError(path, f"config.yaml frontend gives {stft.num_bins} STFT bins, the "
+                                  f"separator takes {model.mtass.input_dim}")
+    model.stft = Stft(stft.n_fft, stft.hop_length, stft.win_length)
 
 
 def _check_special_ids(path: Path, model: nn.Module, units: list[str]) -> None:

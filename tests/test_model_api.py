@@ -241,3 +241,17 @@ def test_shipped_format_1_model_loads_and_decodes_as_resaved(tmp_path):
     assert [h.tokens for t in ("speech", "singing") for h in a[t]] == \
         [h.tokens for t in ("speech", "singing") for h in b[t]]
     assert sum(len(h.tokens) for t in ("speech", "singing") for h in a[t]) > 0
+
+
+def test_a_loaded_cascade_follows_its_frontend(tmp_path):
+    mt = dict(MT, input_dim=257)
+    cascade = Cascade(MTASS(**mt), _asr(80))
+    fe = {"separation": {"type": "stft_log_magnitude", "sample_rate": 16000, "n_fft": 512,
+                         "hop_length": 128, "win_length": 512}, "asr": {"type": "fbank"}}
+    d = save_model_dir(cascade, tmp_path / "c", units=UNITS, extra_config={"frontend": fe})
+    stft = load_model_dir(d).stft
+    assert (stft.n_fft, stft.hop_length, stft.win_length) == (512, 128, 512)
+    fe["separation"]["n_fft"] = 1024
+    d = save_model_dir(cascade, tmp_path / "c2", units=UNITS, extra_config={"frontend": fe})
+    with pytest.raises(ModelDirError, match="frontend gives 513 STFT bins, the separator takes 257"):
+        load_model_dir(d)
