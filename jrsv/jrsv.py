@@ -128,7 +128,8 @@ class JRSV(nn.Module):
         conf = check_keys(conf, cls.kind, cls.CONFIG_KEYS + U2ASR.CONFIG_KEYS)
         if not isinstance(conf.get("mtass"), Mapping):
             raise ValueError("the jrsv config lacks the 'mtass' section (the separator's config)")
-        mtass = MTASS.from_config(conf.pop("mtass"))
+        with torch.random.fork_rng(devices=[]):  # the ASR's initial weights do not depend on
+            mtass = MTASS.from_config(conf.pop("mtass"))  # the separator's (trained ones load)
         own = {k: conf.pop(k) for k in cls.CONFIG_KEYS if k in conf}
         conf.setdefault("feature", "log_mag")
         conf.setdefault("input_dim", mtass.input_dim)

@@ -255,3 +255,14 @@ def test_a_loaded_cascade_follows_its_frontend(tmp_path):
     d = save_model_dir(cascade, tmp_path / "c2", units=UNITS, extra_config={"frontend": fe})
     with pytest.raises(ModelDirError, match="frontend gives 513 STFT bins, the separator takes 257"):
         load_model_dir(d)
+
+
+def test_jrsv_asr_init_does_not_depend_on_the_separator():
+    """A seeded JRSV task gets the ASR weights a seeded ASR alone gets (as before the model
+    API, when the separator was loaded rather than built)."""
+    conf = _models()["jrsv"].to_config()
+    torch.manual_seed(5)
+    jrsv = JRSV.from_config(conf)
+    torch.manual_seed(5)
+    asr = U2ASR.from_config({k: v for k, v in conf.items() if k in U2ASR.CONFIG_KEYS})
+    assert all(torch.equal(v, asr.state_dict()[k]) for k, v in jrsv.asr.state_dict().items())
