@@ -20,6 +20,7 @@ NUM_BINS = N_FFT // 2 + 1                    # 513
 FRAMES_PER_SEC = SAMPLE_RATE / HOP_LENGTH    # 62.5
 FRAME_SEC = HOP_LENGTH / SAMPLE_RATE         # 0.016
 SUBSAMPLING = 4                              # STFT frames per ASR encoder frame
+NUM_MEL_BINS = 80                            # the fbank ASRs' (cascade, WeNet) feature dim
 TRACKS = ("speech", "singing")               # the two transcribed tracks, in output order
 STFT_TYPE = "stft_log_magnitude"
 
@@ -83,3 +84,6 @@ class StftFrontend:
 
 
 DEFAULT_STFT = StftFrontend()
+FBANK_FRONTEND = {"type": "fbank", "sample_rate": SAMPLE_RATE, "num_mel_bins": NUM_MEL_BINS,
+                  "frame_length_ms": 25.0, "frame_shift_ms": 10.0}
+"""The ``frontend`` a model directory records for an ASR on Kaldi fbank features."""

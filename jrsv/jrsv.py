@@ -27,7 +27,8 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from jrsv.constants import TRACKS
+from jrsv.constants import NUM_MEL_BINS, TRACKS
+from jrsv.model_registry import check_keys
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.nn.mask import make_non_pad_mask
 from jrsv.separation.loss import MTASSLoss
@@ -77,7 +78,17 @@ class JRSV(nn.Module):
         distill_weight: beta of L_distil in mode ``"fd"`` (paper 0.3).
         asr_input: ``"log_mag"`` (log(|S^| + 1e-5), default) or ``"mag"``.
         mtass_loss: the L_MTASS criterion for mode ``"t"`` (default :class:`MTASSLoss`()).
+
+    Config (:meth:`to_config` / :meth:`from_config`), the keys of the recipe's ``model:``
+    section for kind ``jrsv``: ``mode``, ``mtass_weight``, ``distill_weight``; the ASR's keys
+    (:class:`U2ASR`: ``vocab_size``, ``ctc_weight``, ``encoder_conf``, ...) inline, with
+    ``feature`` = ``asr_input`` (default ``log_mag``) and ``input_dim`` defaulting to the
+    separator's; and ``mtass:`` the separator's config (the recipe names a trained one with
+    ``mtass_dir`` instead).
     """
+
+    kind = "jrsv"
+    CONFIG_KEYS = ("mode", "mtass_weight", "distill_weight", "mtass")
 
     def __init__(self, mtass: MTASS, asr: nn.Module, mode: str = "f", mtass_weight: float = 1.0,
                  distill_weight: float = 0.3, asr_input: str = "log_mag",
@@ -92,11 +103,37 @@ class JRSV(nn.Module):
         self.mtass_weight, self.distill_weight = mtass_weight, distill_weight
         self.log_mag = LogMagnitude()
         self.mtass_loss = mtass_loss or MTASSLoss()
-        self.config: dict[str, Any] = dict(mode=mode, mtass_weight=mtass_weight,
-                                           distill_weight=distill_weight, asr_input=asr_input)
+        self._config: dict[str, Any] = dict(mode=mode, mtass_weight=mtass_weight,
+                                            distill_weight=distill_weight)
         if self.frozen:
             self.mtass.requires_grad_(False)
             self.mtass.eval()
+
+    def to_config(self) -> dict[str, Any]:
+        """``{kind: jrsv, mode, mtass_weight, distill_weight, <ASR keys>, mtass: {...}}``."""
+        asr = {k: v for k, v in self.asr.to_config().items() if k != "kind"}
+        return {"kind": self.kind, **self._config, **asr, "feature": self.asr_input,
+                "mtass": self.mtass.to_config()}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Same as :meth:`to_config`."""
+        return self.to_config()
+
+    @classmethod
+    def from_config(cls, conf: Mapping[str, Any]) -> "JRSV":
+        """Build (untrained, placeholder CMVN) from :meth:`to_config`'s keys; ``ValueError``
+        for an unknown key or a missing ``mtass`` section."""
+        from jrsv.asr.model import U2ASR
+        conf = check_keys(conf, cls.kind, cls.CONFIG_KEYS + U2ASR.CONFIG_KEYS)
+        if not isinstance(conf.get("mtass"), Mapping):
+            raise ValueError("the jrsv config lacks the 'mtass' section (the separator's config)")
+        with torch.random.fork_rng(devices=[]):  # the ASR's initial weights do not depend on
+            mtass = MTASS.from_config(conf.pop("mtass"))  # the separator's (trained ones load)
+        own = {k: conf.pop(k) for k in cls.CONFIG_KEYS if k in conf}
+        conf.setdefault("feature", "log_mag")
+        conf.setdefault("input_dim", mtass.input_dim)
+        return cls(mtass, U2ASR.from_config(conf), asr_input=conf["feature"], **own)
 
     @property
     def frozen(self) -> bool:
@@ -188,15 +225,39 @@ class Cascade(nn.Module):
         fbank_asr: a ``U2ASR`` on 80-dim fbank features.
         stft: analysis / synthesis matching the MTASS input (default 1024 / 256).
         fbank: the ASR front-end (default 80-dim Kaldi-style fbank).
+
+    Config (:meth:`to_config` / :meth:`from_config`): ``mtass:`` and ``asr:``, the two
+    models' configs.
     """
+
+    kind = "cascade"
+    CONFIG_KEYS = ("mtass", "asr")
 
     def __init__(self, mtass: MTASS, fbank_asr: nn.Module, stft: Stft | None = None,
                  fbank: Fbank | None = None):
         super().__init__()
         self.mtass, self.asr = mtass, fbank_asr
         self.stft = stft or Stft()
-        self.fbank = fbank or Fbank(num_mel_bins=80)
-        self.config: dict[str, Any] = {}
+        self.fbank = fbank or Fbank(num_mel_bins=NUM_MEL_BINS)
+
+    def to_config(self) -> dict[str, Any]:
+        """``{kind: cascade, mtass: {...}, asr: {...}}`` (the two models' configs)."""
+        return {"kind": self.kind, "mtass": self.mtass.to_config(), "asr": self.asr.to_config()}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Same as :meth:`to_config`."""
+        return self.to_config()
+
+    @classmethod
+    def from_config(cls, conf: Mapping[str, Any]) -> "Cascade":
+        """Build (untrained, placeholder CMVN) from :meth:`to_config`'s keys."""
+        from jrsv.asr.model import U2ASR
+        conf = check_keys(conf, cls.kind, cls.CONFIG_KEYS)
+        for key in cls.CONFIG_KEYS:
+            if not isinstance(conf.get(key), Mapping):
+                raise ValueError(f"the cascade config lacks the {key!r} section")
+        return cls(MTASS.from_config(conf["mtass"]), U2ASR.from_config(conf["asr"]))
 
     @torch.no_grad()
     def separate_waveforms(self, mix_mag: torch.Tensor, mix_phase: torch.Tensor,

@@ -42,11 +42,11 @@ def test_padded_items_equal_unpadded(output):
 
 
 def test_from_config_with_cmvn_and_errors():
-    m = MTASS.from_config({**TINY, "global_cmvn": True, "output": "mapping"})
+    m = MTASS.from_config({**TINY, "cmvn": True, "output": "mapping"})
     assert m.encoder.global_cmvn is not None and m.output == "mapping"
     m2 = MTASS.from_config(m.config)
     m2.load_state_dict(m.state_dict())
-    with pytest.raises(ValueError, match="unknown MTASS config"):
+    with pytest.raises(ValueError, match=r"unknown mtass config keys \['bogus'\]"):
         MTASS.from_config({**TINY, "bogus": 1})
     with pytest.raises(ValueError, match="output"):
         MTASS(**TINY, output="softmax")

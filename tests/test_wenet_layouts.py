@@ -127,6 +127,7 @@ def test_a_current_layout_model_saved_as_a_jrsv_model_dir_keeps_its_ids(tmp_path
     out = save_model_dir(model, tmp_path / "md", units=tok.units)
     again = load_model_dir(out)
     assert (again.sos, again.eos) == (2, 2) and again.units == tok.units
+    assert again.to_config() == model.to_config() and model.to_config()["feature"] == "fbank"
     x, lens = torch.randn(2, 60, 80) * 3, torch.tensor([60, 44])
     kw = dict(mode="attention_rescoring", beam_size=3)
     assert [r.tokens for r in again.decode(x, lens, **kw)] == \

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = "\n**How it was trained.** " + a.notes.read_text(encoding="utf-8").strip() + "\n" if a.notes else ""
     card = f"""# Model card: `{a.out.name}` ({a.system})
 
-**What it is.** A JRSV model (`kind: {yaml.safe_load((tmp / 'config.yaml').read_text())['kind']}`):
+**What it is.** A JRSV model (`kind: {yaml.safe_load((tmp / 'config.yaml').read_text())['model']['kind']}`):
 MTASS separator + one shared U2 CTC/attention ASR over the separated speech and singing tracks,
 {n_params / 1e6:.2f} M parameters{' (stored as float16)' if a.half else ''}.
 Mode `{train_conf['model'].get('mode', '')}` ({'frozen MTASS + online distillation' if train_conf['model'].get('mode') == 'fd' else train_conf['model'].get('mode', '')}).

@@ -1,7 +1,7 @@
 """U2 (CTC + attention) ASR model with WeNet parameter names (``encoder``, ``decoder``, ``ctc``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -11,10 +11,13 @@ from jrsv.asr.decoder import TransformerDecoder
 from jrsv.asr.label_smoothing import LabelSmoothingLoss
 from jrsv.asr.search import (DecodeResult, attention_rescoring, ctc_greedy_search,
                              ctc_prefix_beam_search)
+from jrsv.constants import NUM_BINS, NUM_MEL_BINS
+from jrsv.model_registry import check_keys
 from jrsv.nn.cmvn import GlobalCMVN
 from jrsv.nn.encoder import ConformerEncoder
 
 IGNORE_ID = -1
+FEATURES = ("fbank", "log_mag", "mag")
 DECODE_MODES = ("ctc_greedy_search", "ctc_prefix_beam_search", "attention", "attention_rescoring")
 
 
@@ -47,12 +50,27 @@ class U2ASR(nn.Module):
         sos_id, eos_id: ids of the decoder's start / end symbols (default V - 1, the jrsv and
             classic WeNet ``<sos/eos>``; WeNet recipes since 2024 put ``<sos/eos>`` at 2). Used by
             training, attention beam search and attention rescoring.
+        feature: what the input features are: ``"fbank"`` (Kaldi fbank, ``input_dim`` mel
+            bins), ``"log_mag"`` (log STFT magnitude, JRSV's) or ``"mag"``. Default: ``fbank``
+            when ``input_dim`` is 80, else ``log_mag``. Recorded in the config; the model
+            itself takes features.
+
+    Config (:meth:`to_config` / :meth:`from_config`; the recipe's ``model:`` section for kind
+    ``asr`` uses the same keys): ``vocab_size``, ``feature``, ``input_dim`` (default 80 for
+    fbank, 513 for log_mag / mag), ``cmvn`` (bool: global CMVN buffers, default true),
+    ``ctc_weight``, ``lsm_weight``, ``length_normalized_loss``, ``sos_id``, ``eos_id``,
+    ``encoder_conf``, ``decoder_conf``.
     """
+
+    kind = "asr"
+    CONFIG_KEYS = ("vocab_size", "feature", "input_dim", "cmvn", "ctc_weight", "lsm_weight",
+                   "length_normalized_loss", "sos_id", "eos_id", "encoder_conf", "decoder_conf")
 
     def __init__(self, vocab_size: int, input_dim: int, encoder_conf: dict[str, Any],
                  decoder_conf: dict[str, Any], ctc_weight: float = 0.3, lsm_weight: float = 0.1,
                  global_cmvn: GlobalCMVN | None = None, length_normalized_loss: bool = False,
-                 sos_id: int | None = None, eos_id: int | None = None):
+                 sos_id: int | None = None, eos_id: int | None = None,
+                 feature: str | None = None):
         super().__init__()
         if not 0.0 <= ctc_weight <= 1.0:
             raise ValueError(f"ctc_weight must be in [0, 1], got {ctc_weight}")
@@ -62,14 +80,20 @@ class U2ASR(nn.Module):
         eos = vocab_size - 1 if eos_id is None else int(eos_id)
         if not (0 < sos < vocab_size and 0 < eos < vocab_size):
             raise ValueError(f"sos_id {sos} / eos_id {eos} must be in 1..{vocab_size - 1}")
+        feature = feature or ("fbank" if input_dim == NUM_MEL_BINS else "log_mag")
+        if feature not in FEATURES:
+            raise ValueError(f"ASR feature must be one of {FEATURES}, got {feature!r}")
+        if global_cmvn is not None and global_cmvn.mean.numel() != input_dim:
+            raise ValueError(f"global CMVN has {global_cmvn.mean.numel()} dims, input_dim is "
+                             f"{input_dim}")
         encoder_conf = dict(encoder_conf)
         encoder_conf.setdefault("input_layer", "conv2d")
-        self.config = dict(vocab_size=vocab_size, input_dim=input_dim,
-                           encoder_conf=dict(encoder_conf), decoder_conf=dict(decoder_conf),
-                           ctc_weight=ctc_weight, lsm_weight=lsm_weight,
-                           length_normalized_loss=length_normalized_loss,
-                           cmvn_dim=int(global_cmvn.mean.numel()) if global_cmvn is not None else 0,
-                           sos_id=sos, eos_id=eos)
+        self._config = dict(vocab_size=vocab_size, feature=feature, input_dim=input_dim,
+                            cmvn=global_cmvn is not None, ctc_weight=ctc_weight,
+                            lsm_weight=lsm_weight, length_normalized_loss=length_normalized_loss,
+                            sos_id=sos, eos_id=eos, encoder_conf=dict(encoder_conf),
+                            decoder_conf=dict(decoder_conf))
+        self.feature = feature
         self.vocab_size = vocab_size
         self.sos, self.eos = sos, eos
         self.ignore_id = IGNORE_ID
@@ -81,13 +105,35 @@ class U2ASR(nn.Module):
         self.criterion_att = LabelSmoothingLoss(vocab_size, IGNORE_ID, lsm_weight,
                                                 length_normalized_loss)
 
+    def to_config(self) -> dict[str, Any]:
+        """``{kind: asr, <CONFIG_KEYS>}``: what :meth:`from_config` rebuilds this model from."""
+        conf = {"kind": self.kind, **self._config}
+        conf["encoder_conf"], conf["decoder_conf"] = (dict(conf["encoder_conf"]),
+                                                      dict(conf["decoder_conf"]))
+        return conf
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Same as :meth:`to_config`."""
+        return self.to_config()
+
     @classmethod
-    def from_config(cls, conf: dict[str, Any]) -> "U2ASR":
-        """Rebuild from :attr:`config` (CMVN buffers are placeholders until a state dict loads)."""
-        conf = dict(conf)
-        dim = int(conf.pop("cmvn_dim", 0) or 0)
-        cmvn = GlobalCMVN(torch.zeros(dim), torch.ones(dim)) if dim else None
-        return cls(global_cmvn=cmvn, **conf)
+    def from_config(cls, conf: Mapping[str, Any]) -> "U2ASR":
+        """Build from a config (:meth:`to_config`'s keys; ``kind`` optional). ``cmvn: true``
+        gives placeholder CMVN buffers (mean 0, istd 1) that a state dict fills in.
+        ``ValueError`` for an unknown key, a missing ``vocab_size`` / ``encoder_conf`` /
+        ``decoder_conf`` or a bad value."""
+        conf = check_keys(conf, cls.kind, cls.CONFIG_KEYS)
+        for key in ("vocab_size", "encoder_conf", "decoder_conf"):
+            if key not in conf:
+                raise ValueError(f"the asr config lacks {key!r}")
+        feature = conf.pop("feature", None)
+        if feature is not None and feature not in FEATURES:
+            raise ValueError(f"ASR feature must be one of {FEATURES}, got {feature!r}")
+        dim = int(conf.pop("input_dim", None) or
+                  (NUM_MEL_BINS if feature in (None, "fbank") else NUM_BINS))
+        cmvn = GlobalCMVN(torch.zeros(dim), torch.ones(dim)) if conf.pop("cmvn", True) else None
+        return cls(input_dim=dim, global_cmvn=cmvn, feature=feature, **conf)
 
     # ------------------------------------------------------------------ training
     def forward(self, feats: torch.Tensor, feat_lens: torch.Tensor, ys: torch.Tensor,

@@ -101,7 +101,7 @@ def wenet_config(train_yaml: str | Path) -> tuple[dict[str, Any], str | None]:
         if key not in y:
             raise ValueError(f"{path}: missing {key!r}")
     model_conf = y.get("model_conf") or {}
-    kwargs = dict(vocab_size=int(y["output_dim"]), input_dim=int(y["input_dim"]),
+    kwargs = dict(vocab_size=int(y["output_dim"]), input_dim=int(y["input_dim"]), feature="fbank",
                   encoder_conf=_check_conf("encoder_conf", y.get("encoder_conf"), _ENCODER_KEYS, path),
                   decoder_conf=_check_conf("decoder_conf", y.get("decoder_conf"), _DECODER_KEYS, path),
                   ctc_weight=float(model_conf.get("ctc_weight", 0.3)),

@@ -26,7 +26,6 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
 from jrsv.constants import NUM_BINS, SAMPLE_RATE
 
@@ -44,36 +43,19 @@ SIZES = {
 VOCAB = 4233  # AISHELL-1 character vocabulary size
 
 
-class EncoderCtc(nn.Module):
-    """The U2 ASR parts greedy decoding uses: Conformer encoder (conv2d x4) + CTC projection."""
-
-    def __init__(self, vocab: int, **conf):
-        super().__init__()
-        from jrsv.nn.encoder import ConformerEncoder
-        self.encoder = ConformerEncoder(NUM_BINS, input_layer="conv2d", dropout_rate=0.0, **conf)
-        self.ctc = nn.Module()
-        self.ctc.ctc_lo = nn.Linear(conf["output_size"], vocab)
-
-    def encode(self, feats, lens):
-        enc, masks = self.encoder(feats, lens)
-        return enc, masks.squeeze(1).sum(-1)
-
-
 def build_engine(size: str, beam_size: int = 1):
     from jrsv.decode.engine import DecodeEngine
-    from jrsv.separation.model import MTASS
+    from jrsv.model_registry import build_model
     torch.manual_seed(0)
     conf = SIZES[size]
-    mtass = MTASS(NUM_BINS, dropout_rate=0.0, **conf["mtass"])
-    try:
-        from jrsv.asr.model import U2ASR
-        dec = dict(attention_heads=conf["asr"]["attention_heads"],
-                   linear_units=conf["asr"]["linear_units"],
-                   num_blocks=6 if size == "paper" else 1, dropout_rate=0.0)
-        asr = U2ASR(vocab_size=VOCAB, input_dim=NUM_BINS, encoder_conf=dict(conf["asr"], dropout_rate=0.0),
-                    decoder_conf=dec)
-    except ImportError:  # only the parts greedy decoding uses
-        asr = EncoderCtc(VOCAB, **conf["asr"])
+    mtass = build_model(dict(conf["mtass"], kind="mtass", input_dim=NUM_BINS, dropout_rate=0.0,
+                             cmvn=False))
+    dec = dict(attention_heads=conf["asr"]["attention_heads"],
+               linear_units=conf["asr"]["linear_units"],
+               num_blocks=6 if size == "paper" else 1, dropout_rate=0.0)
+    asr = build_model(dict(kind="asr", vocab_size=VOCAB, feature="log_mag", input_dim=NUM_BINS,
+                           cmvn=False, encoder_conf=dict(conf["asr"], dropout_rate=0.0),
+                           decoder_conf=dec))
     units = ["<blank>", "<unk>"] + [chr(0x4E00 + i) for i in range(VOCAB - 3)] + ["<sos/eos>"]
     return DecodeEngine(mtass, asr, units, beam_size=beam_size)
 

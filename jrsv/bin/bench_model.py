@@ -28,6 +28,7 @@ import sys
 import time
 
 from jrsv.constants import HOP_LENGTH as HOP
+from jrsv.constants import NUM_BINS
 from jrsv.constants import SAMPLE_RATE as SR
 
 
@@ -102,9 +103,17 @@ def step_flops(model, args, loss_fn) -> float:
     return float(fc.get_total_flops())
 
 
+def _mtass_config(c: dict) -> dict:
+    """MTASS_SIZES entry -> the mtass model config (no CMVN: the sizes are what is measured)."""
+    return dict(kind="mtass", input_dim=NUM_BINS, output_size=c["d"], attention_heads=c["h"],
+                linear_units=c["ff"], num_blocks=c["n"], cnn_module_kernel=c["k"], cmvn=False)
+
+
 def _build(name: str, tiny: bool):
     """Return (module, make_inputs(seconds) -> args, loss_fn(output) -> scalar, baseline_name)."""
     import torch
+
+    from jrsv.model_registry import build_model
 
     def paper_or_tiny(paper: dict, small: dict) -> dict:
         return small if tiny else paper
@@ -112,9 +121,7 @@ def _build(name: str, tiny: bool):
     if name in ("mtass", "ref_mtass"):
         c = paper_or_tiny(MTASS_SIZES["paper"], MTASS_SIZES["tiny"])
         if name == "mtass":
-            from jrsv.separation.model import MTASS
-            m = MTASS(input_dim=513, output_size=c["d"], attention_heads=c["h"],
-                      linear_units=c["ff"], num_blocks=c["n"], cnn_module_kernel=c["k"])
+            m = build_model(_mtass_config(c))
 
             def inputs(sec):
                 t = _frames(sec)
@@ -126,13 +133,13 @@ def _build(name: str, tiny: bool):
         c = paper_or_tiny(ASR_SIZES["paper"], ASR_SIZES["tiny"])
         if name == "ref_asr":
             return _reference(c, 80, 4), None, None
-        from jrsv.asr.model import U2ASR
         enc = dict(output_size=c["d"], attention_heads=c["h"], linear_units=c["ff"],
                    num_blocks=c["n"], cnn_module_kernel=c["k"])
         dec = dict(attention_heads=c["h"], linear_units=c["ff"], num_blocks=c["dn"])
         vocab = 4233  # AISHELL-1 character units
+        asr_conf = dict(vocab_size=vocab, cmvn=False, encoder_conf=enc, decoder_conf=dec)
         if name == "asr":
-            m = U2ASR(vocab_size=vocab, input_dim=80, encoder_conf=enc, decoder_conf=dec)
+            m = build_model(dict(asr_conf, kind="asr", feature="fbank"))
 
             def inputs(sec):
                 t = int(sec * 100) - 2
@@ -140,13 +147,9 @@ def _build(name: str, tiny: bool):
                         torch.randint(1, vocab - 1, (1, int(sec * 4))), torch.tensor([int(sec * 4)]))
 
             return m, inputs, lambda out: out["loss"]
-        from jrsv.jrsv import JRSV
-        from jrsv.separation.model import MTASS
         cs = paper_or_tiny(MTASS_SIZES["paper"], MTASS_SIZES["tiny"])
-        mt = MTASS(input_dim=513, output_size=cs["d"], attention_heads=cs["h"],
-                   linear_units=cs["ff"], num_blocks=cs["n"], cnn_module_kernel=cs["k"])
-        asr = U2ASR(vocab_size=vocab, input_dim=513, encoder_conf=enc, decoder_conf=dec)
-        m = JRSV(mt, asr, mode="fd")
+        m = build_model(dict(asr_conf, kind="jrsv", mode="fd", feature="log_mag",
+                             mtass=_mtass_config(cs)))
 
         def inputs(sec):
             t, L = _frames(sec), int(sec * 4)

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from jrsv.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE, WIN_LENGTH
+from jrsv.constants import HOP_LENGTH, N_FFT, NUM_MEL_BINS, SAMPLE_RATE, WIN_LENGTH
 
 
 class Stft(nn.Module):
@@ -83,7 +83,7 @@ class Fbank(nn.Module):
     forward: wav (B, N), lengths (B,) samples -> (feats (B, T, M), frames (B,)).
     """
 
-    def __init__(self, num_mel_bins: int = 80, sample_rate: int = SAMPLE_RATE,
+    def __init__(self, num_mel_bins: int = NUM_MEL_BINS, sample_rate: int = SAMPLE_RATE,
                  frame_length_ms: float = 25.0, frame_shift_ms: float = 10.0,
                  dither: float = 0.0, preemphasis: float = 0.97, scale: float = 32768.0):
         super().__init__()

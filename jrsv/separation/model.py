@@ -14,13 +14,13 @@ Output modes:
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any, Mapping
 
 import torch
 from torch import nn
 
 from jrsv.constants import NUM_BINS
+from jrsv.model_registry import check_keys
 from jrsv.nn.cmvn import GlobalCMVN
 from jrsv.nn.encoder import ConformerEncoder
 from jrsv.nn.frontend import LogMagnitude
@@ -43,7 +43,17 @@ class MTASS(nn.Module):
             consistency loss, discarded at inference).
         input_transform: ``"log"`` (log(|Y| + 1e-5), default) or ``"none"``.
         global_cmvn: optional :class:`GlobalCMVN` applied after the input transform.
+
+    Config (:meth:`to_config` / :meth:`from_config`; the recipe's ``model:`` section for kind
+    ``mtass`` uses the same keys): the arguments above, with ``cmvn`` (bool: global CMVN
+    buffers of ``input_dim``, filled by a state dict or the data statistics; default true)
+    in place of ``global_cmvn``.
     """
+
+    kind = "mtass"
+    CONFIG_KEYS = ("input_dim", "output_size", "attention_heads", "linear_units", "num_blocks",
+                   "cnn_module_kernel", "dropout_rate", "output", "heads", "input_transform",
+                   "cmvn")
 
     def __init__(self, input_dim: int = NUM_BINS, output_size: int = 256, attention_heads: int = 8,
                  linear_units: int = 1024, num_blocks: int = 16, cnn_module_kernel: int = 33,
@@ -61,11 +71,14 @@ class MTASS(nn.Module):
                              f"got {input_transform!r}")
         self.input_dim, self.output, self.heads = input_dim, output, heads
         self.input_transform = input_transform
-        self.config: dict[str, Any] = dict(
+        if global_cmvn is not None and global_cmvn.mean.numel() != input_dim:
+            raise ValueError(f"global CMVN has {global_cmvn.mean.numel()} dims, input_dim is "
+                             f"{input_dim}")
+        self._config: dict[str, Any] = dict(
             input_dim=input_dim, output_size=output_size, attention_heads=attention_heads,
             linear_units=linear_units, num_blocks=num_blocks, cnn_module_kernel=cnn_module_kernel,
             dropout_rate=dropout_rate, output=output, heads=list(heads),
-            input_transform=input_transform, global_cmvn=global_cmvn is not None)
+            input_transform=input_transform, cmvn=global_cmvn is not None)
         self.log_mag = LogMagnitude()
         self.encoder = ConformerEncoder(
             input_dim, output_size, attention_heads, linear_units, num_blocks, dropout_rate,
@@ -74,23 +87,25 @@ class MTASS(nn.Module):
             global_cmvn=global_cmvn)
         self.out = nn.ModuleDict({h: nn.Linear(output_size, input_dim) for h in heads})
 
+    def to_config(self) -> dict[str, Any]:
+        """``{kind: mtass, <CONFIG_KEYS>}``: what :meth:`from_config` rebuilds this model from."""
+        return {"kind": self.kind, **self._config, "heads": list(self.heads)}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Same as :meth:`to_config`."""
+        return self.to_config()
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "MTASS":
-        """Build from a dict of constructor arguments.
+        """Build from a config (:meth:`to_config`'s keys, all optional; ``kind`` optional).
 
-        ``global_cmvn: true`` creates placeholder CMVN buffers (mean 0, istd 1) of size
-        ``input_dim`` that a loaded state dict fills in; a ``{"mean": [...], "istd": [...]}``
-        mapping sets them directly.
+        ``cmvn: true`` (the default) creates placeholder CMVN buffers (mean 0, istd 1) of size
+        ``input_dim`` that a loaded state dict fills in. ``ValueError`` for an unknown key.
         """
-        conf = dict(config)
-        cmvn = conf.pop("global_cmvn", None)
-        unknown = set(conf) - set(inspect.signature(cls.__init__).parameters) - {"self"}
-        if unknown:
-            raise ValueError(f"unknown MTASS config keys: {sorted(unknown)}")
+        conf = check_keys(config, cls.kind, cls.CONFIG_KEYS)
         dim = int(conf.get("input_dim", NUM_BINS))
-        if isinstance(cmvn, Mapping):
-            conf["global_cmvn"] = GlobalCMVN(torch.tensor(cmvn["mean"]), torch.tensor(cmvn["istd"]))
-        elif cmvn:
+        if conf.pop("cmvn", True):
             conf["global_cmvn"] = GlobalCMVN(torch.zeros(dim), torch.ones(dim))
         return cls(**conf)
 

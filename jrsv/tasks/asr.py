@@ -15,10 +15,12 @@ from jrsv.asr.cer import corpus_cer
 from jrsv.asr.model import U2ASR
 from jrsv.asr.search import ctc_greedy_search
 from jrsv.asr.tokenizer import CharTokenizer
-from jrsv.constants import NUM_BINS, SAMPLE_RATE
+from jrsv.constants import SAMPLE_RATE
 from jrsv.data.audio import AudioError
 from jrsv.data.cache import cached_load
 from jrsv.data.records import Utterance
+from jrsv.data.data_paths import DataConf, DataPaths
+from jrsv.model_registry import build_model
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
 from jrsv.tasks import common
 
@@ -107,23 +109,33 @@ class ASRTask(nn.Module):
         return self.asr
 
 
+TASK_KEYS = ("spec_aug",)  # recipe model keys of the task, not of the model
+
+
+def build_asr(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> U2ASR:
+    """The recipe's ``model:`` section (kind asr) -> :class:`U2ASR` with the data's CMVN
+    statistics (``cmvn_fbank`` or ``cmvn_logmag_clean``); ``vocab_size`` from the units."""
+    conf = common.model_section(m, "asr", TASK_KEYS)
+    if conf.setdefault("vocab_size", vocab_size) != vocab_size:
+        raise ValueError(f"model.vocab_size is {conf['vocab_size']}, {DataPaths.from_config(data).units} has "
+                         f"{vocab_size} units")
+    asr = build_model(conf)
+    common.fill_cmvn(asr.encoder, data, "fbank" if asr.feature == "fbank" else "logmag_clean")
+    return asr
+
+
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, Dataset, Dataset, Any]:
     """Config -> (task, train set, valid set, collate)."""
     data, m = conf["data"], conf["model"]
-    tok = common.tokenizer(data["dir"])
-    feature = m.get("feature", "fbank")
-    cmvn = common.cmvn(data["dir"], "fbank" if feature == "fbank" else "logmag_clean")
-    asr = U2ASR(vocab_size=tok.vocab_size, input_dim=80 if feature == "fbank" else NUM_BINS,
-                encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
-                ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
-                global_cmvn=cmvn)
+    tok = common.tokenizer(data)
+    asr = build_asr(m, data, tok.vocab_size)
     kinds = TRACK_SETS[data.get("track", "multi")]
-    cache = str(Path(data["dir"]) / "cache" / "audio")
+    cache = str(DataPaths.from_config(data).audio_cache)
 
     def utts(split: str) -> list[Utterance]:
-        return [u for k in kinds for u in common.sources(data["dir"], k, split)]
+        return [u for k in kinds for u in common.sources(data, k, split)]
 
     max_s = float(data.get("max_seconds", 20.0))
     train = UtteranceDataset(utts("train"), tok, cache, max_s)
     valid = UtteranceDataset(utts("dev"), tok, cache, max_s)
-    return ASRTask(asr, feature, bool(m.get("spec_aug", True))), train, valid, collate
+    return ASRTask(asr, asr.feature, bool(m.get("spec_aug", True))), train, valid, collate

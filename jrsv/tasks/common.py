@@ -1,7 +1,8 @@
 """Pieces shared by the tasks: source lists, tokenizer, padding, front-end helpers."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -44,6 +45,28 @@ def cmvn(data: DataConf, name: str) -> GlobalCMVN:
         raise FileNotFoundError(f"{path}: CMVN statistics missing (run recipe stage 1)")
     mean, istd = load_cmvn(path)
     return GlobalCMVN(mean, istd)
+
+
+def model_section(m: Mapping[str, Any], kind: str, task_keys: Sequence[str] = ()
+                  ) -> dict[str, Any]:
+    """The recipe's ``model:`` section -> the model config (:mod:`jrsv.model_registry`
+    schema): ``task_keys`` (training options of the task, e.g. ``spec_aug``) removed,
+    ``kind`` set."""
+    return {**{k: v for k, v in m.items() if k not in task_keys}, "kind": kind}
+
+
+def fill_cmvn(encoder: nn.Module, data: DataConf, name: str) -> None:
+    """Copy the statistics ``cmvn_{name}.json`` (in ``data.cmvn_dir``; ``data``: the config's
+    ``data`` section or a data directory) into ``encoder.global_cmvn`` (the placeholder buffers
+    a ``cmvn: true`` config builds); no-op without CMVN."""
+    target = getattr(encoder, "global_cmvn", None)
+    if target is None:
+        return
+    stats = cmvn(data, name)
+    if stats.mean.shape != target.mean.shape:
+        raise ValueError(f"{DataPaths.from_config(data).cmvn(name)}: {stats.mean.numel()} dims, "
+                         f"the model takes {target.mean.numel()}")
+    target.load_state_dict(stats.state_dict())
 
 
 def pad_waveforms(wavs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

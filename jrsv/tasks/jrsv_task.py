@@ -18,6 +18,8 @@ from torch.utils.data import Dataset, IterableDataset
 from jrsv.asr.model import U2ASR
 from jrsv.jrsv import JRSV
 from jrsv.model_io import load_model_dir, read_units
+from jrsv.data.data_paths import DataConf, DataPaths
+from jrsv.model_registry import build_model
 from jrsv.nn.frontend import Stft
 from jrsv.tasks import common
 from jrsv.tasks.examples import log_separation, log_transcripts, take
@@ -63,21 +65,35 @@ def warm_start(asr: U2ASR, model_dir: Path, units: list[str]) -> None:
              ", ".join(k for k in skipped if "num_batches" not in k)[:300])
 
 
+TASK_KEYS = ("mtass_dir", "asr_init")  # recipe model keys of the task, not of the model
+
+
+def build_jrsv(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> JRSV:
+    """The recipe's ``model:`` section (kind jrsv) -> :class:`JRSV`: the separator loaded from
+    ``mtass_dir``/final (its config becomes the ``mtass`` section), a new ASR with the data's
+    CMVN statistics (``cmvn_logmag_clean``), warm-started from ``asr_init`` when given.
+    ``mode`` defaults to ``fd`` here."""
+    mtass = load_model_dir(Path(m["mtass_dir"]) / "final")
+    conf = common.model_section(m, "jrsv", TASK_KEYS)
+    conf["mtass"] = mtass.to_config()
+    conf.setdefault("mode", "fd")  # the recipe's default: JRSV-f-d (the model's is f)
+    if conf.setdefault("vocab_size", vocab_size) != vocab_size:
+        raise ValueError(f"model.vocab_size is {conf['vocab_size']}, {DataPaths.from_config(data).units} has "
+                         f"{vocab_size} units")
+    model = build_model(conf)
+    model.mtass.load_state_dict(mtass.state_dict())
+    common.fill_cmvn(model.asr.encoder, data, "logmag_clean")
+    if m.get("asr_init"):
+        warm_start(model.asr, Path(m["asr_init"]) / "final", common.tokenizer(data).units)
+    return model
+
+
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
     data, m = conf["data"], conf["model"]
-    tok = common.tokenizer(data["dir"])
-    mtass_dir = Path(m["mtass_dir"]) / "final"
-    mtass = load_model_dir(mtass_dir)
-    asr = U2ASR(vocab_size=tok.vocab_size, input_dim=mtass.input_dim,
-                encoder_conf=dict(m["encoder_conf"]), decoder_conf=dict(m["decoder_conf"]),
-                ctc_weight=m.get("ctc_weight", 0.3), lsm_weight=m.get("lsm_weight", 0.1),
-                global_cmvn=common.cmvn(data["dir"], "logmag_clean"))
-    if m.get("asr_init"):
-        warm_start(asr, Path(m["asr_init"]) / "final", read_units(data["dir"]))
-    model = JRSV(mtass, asr, mode=m.get("mode", "fd"), mtass_weight=m.get("mtass_weight", 1.0),
-                 distill_weight=m.get("distill_weight", 0.3))
+    tok = common.tokenizer(data)
+    model = build_jrsv(m, data, tok.vocab_size)
     train, valid = mixture_sets(conf, with_text=True)
     task = JRSVTask(model)
     task.examples = take(valid, int(data.get("log_examples", 3)))  # not module state
-    task.units = read_units(data["dir"])
+    task.units = list(tok.units)
     return task, train, valid, mixture_collate(tok)

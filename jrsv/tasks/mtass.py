@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, IterableDataset
 
+from jrsv.data.data_paths import DataConf
+from jrsv.model_registry import build_model
 from jrsv.nn.frontend import Stft
 from jrsv.separation.loss import MTASSLoss
 from jrsv.separation.model import MTASS
@@ -43,10 +45,12 @@ class MTASSTask(nn.Module):
         log_separation(writer, step, self.mtass, getattr(self, "examples", []), self.stft)
 
 
-def build_mtass(m: Mapping[str, Any], data_dir: str) -> MTASS:
-    conf = {k: v for k, v in m.items() if k not in ("kind", "variant")}
-    conf["global_cmvn"] = common.cmvn(data_dir, "logmag_mix") if conf.pop("cmvn", True) else None
-    return MTASS(**conf)
+def build_mtass(m: Mapping[str, Any], data: DataConf) -> MTASS:
+    """The recipe's ``model:`` section (kind mtass) -> :class:`MTASS` with the data's CMVN
+    statistics (``cmvn_logmag_mix``) when ``cmvn`` is true (the default)."""
+    mtass = build_model(common.model_section(m, "mtass", ("variant",)))
+    common.fill_cmvn(mtass.encoder, data, "logmag_mix")
+    return mtass
 
 
 def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset, Any]:
@@ -58,6 +62,6 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, IterableDataset, Dataset,
     loss = MTASSLoss(lambda_dis=lam, gamma_cst=gamma,
                      consistency=conf.get("loss", {}).get("consistency", "mixture") if gamma else "none")
     train, valid = mixture_sets(conf, with_text=False)
-    task = MTASSTask(build_mtass(m, data["dir"]), loss)
+    task = MTASSTask(build_mtass(m, data), loss)
     task.examples = take(valid, int(data.get("log_examples", 3)))  # not module state
     return task, train, valid, mixture_collate(None)

@@ -40,7 +40,7 @@ from torch import nn
 
 from jrsv.atomic import atomic_path
 from jrsv.checksum import sha256_file
-from jrsv.constants import NUM_BINS, StftFrontend
+from jrsv.constants import NUM_BINS, NUM_MEL_BINS, StftFrontend
 from jrsv.eval.decode_sets import EvalSet, ManifestError
 from jrsv.eval.freshness import is_up_to_date, write_done
 from jrsv.eval.passes import (cascade_pass, direct_asr_pass, example_magnitudes, example_row,
@@ -142,19 +142,23 @@ class ModelPool:
             log(f"error: {e}")
             return None
         self.models[name] = model
-        self.stfts[name] = stft_from_config(conf).to(self.device)
+        if conf["model"]["kind"] != "asr":     # an ASR's frontend is its fbank
+            self.stfts[name] = stft_from_config(conf).to(self.device)
         return model
 
     def _check(self, name: str, path: Path, conf: dict[str, Any]) -> None:
         want = name.split("_")[0]          # asr_* / mtass_* / jrsv_* directories
-        if conf["kind"] != want:
-            raise ModelDirError(path, f"kind is {conf['kind']!r}, {name} needs a {want} model")
-        if want == "asr" and int(conf["asr"].get("input_dim", 0)) != 80:
-            raise ModelDirError(path, f"asr input_dim is {conf['asr'].get('input_dim')}, "
-                                      f"{name} must take 80-dim fbank")
+        model = conf["model"]
+        if model["kind"] != want:
+            raise ModelDirError(path, f"kind is {model['kind']!r}, {name} needs a {want} model")
+        if want == "asr" and (model.get("feature"), model.get("input_dim")) != ("fbank", NUM_MEL_BINS):
+            raise ModelDirError(path, f"asr feature is {model.get('feature')} "
+                                      f"({model.get('input_dim')}-dim), {name} must take 80-dim "
+                                      f"fbank")
         if want in ("mtass", "jrsv"):
             bins = stft_from_config(conf).num_bins
-            dim = int(conf["mtass"].get("input_dim", NUM_BINS))
+            mtass = model if want == "mtass" else model["mtass"]
+            dim = int(mtass.get("input_dim", NUM_BINS))
             if dim != bins:
                 raise ModelDirError(path, f"mtass input_dim {dim} != {bins} STFT bins")
 
