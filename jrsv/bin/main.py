@@ -1,13 +1,20 @@
 """``jrsv`` console entry point: ``jrsv <command> [options]``.
 
-Commands are modules listed in :data:`COMMANDS`; each provides ``add_arguments(parser)`` and
-``run(args) -> int`` (the exit status). To add a command (``train``, ``build-dtssvd``, ...), write
-``jrsv/bin/<module>.py`` with those two functions and add one line here.
+Every user-facing program is a subcommand here, with ``jrsv COMMAND --help``; each module still
+runs as ``python -m MODULE`` too. A command module provides either
+
+* ``add_arguments(parser)`` and ``run(args) -> int`` (the exit status): listed in :data:`COMMANDS`,
+  its parser is a subparser of ``jrsv``; or
+* ``main(argv=None) -> int``, a whole program with its own parser (the recipe's stages and the
+  benchmarks): listed in :data:`PROGRAMS`, it gets the arguments after the command name.
+
+To add a command, write ``jrsv/bin/<module>.py`` with either pair and add one line to the table.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import sys
 
@@ -31,6 +38,11 @@ PROGRAMS: dict[str, tuple[str, str]] = {
     "demo": ("jrsv.bin.demo", "decode the shipped sample mixture with the default model"),
     "bench-live": ("jrsv.bin.bench_live", "caption latency of live decoding at real-time pace"),
     "make-sample": ("jrsv.bin.make_sample", "build the shipped sample mixture from held-out data"),
+    "calibrate": ("jrsv.bin.calibrate", "set a model's confidence gate from its held-out (dev) audio"),
+    "robustness": ("jrsv.bin.robustness", "separator SDRi under 16-bit quantisation and a noise floor"),
+    "bench-decode": ("jrsv.bin.bench_decode", "decode real-time factor on this CPU (torch vs ONNX)"),
+    "bench-model": ("jrsv.bin.bench_model", "model size, speed and memory of the separator and ASR"),
+    "bench-data": ("jrsv.bin.bench_data", "throughput of the on-the-fly training data pipeline"),
 }
 
 
@@ -71,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     _live_threads(command, argv)
     if command in PROGRAMS and argv and argv[0] == command:
         mod = importlib.import_module(PROGRAMS[command][0])
-        sys.argv[0] = f"jrsv {command}"
-        return int(mod.main(argv[1:]) or 0)
+        sys.argv = [f"jrsv {command}", *argv[1:]]  # argparse's default prog; main() reads it
+        takes_argv = bool(inspect.signature(mod.main).parameters)
+        return int((mod.main(argv[1:]) if takes_argv else mod.main()) or 0)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     return int(args._run(args))
 

@@ -1,6 +1,6 @@
 """Train a registered task from a YAML config (single process or under ``torchrun``).
 
-    python -m jrsv.bin.train --config conf.yaml --model-dir exp/x [--resume auto|PATH|none] \\
+    jrsv train --config conf.yaml --model-dir exp/x [--resume auto|PATH|none] \\
         [--override key.sub=value ...]
 
 YAML keys read here: ``seed``, ``model.kind`` (task registry, see ``jrsv.train.registry``),
