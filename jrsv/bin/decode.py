@@ -34,6 +34,7 @@ from pathlib import Path
 
 from jrsv.atomic import (install_signal_handlers, quiet_broken_pipe, restore_signal_handlers,
                          temp_name)
+from jrsv.bin.logs import setup_logging
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
                                       iter_pcm_blocks)
 from jrsv.decode.onnx_engine import BACKENDS, build_engine
@@ -206,8 +207,7 @@ def _stderr(msg: str) -> None:
 
 
 def _run(args: argparse.Namespace, held: list[int]) -> int:
-    if not logging.getLogger().handlers:  # library warnings (e.g. a truncated input), one line
-        logging.basicConfig(level=logging.WARNING, format="jrsv decode: warning: %(message)s")
+    setup_logging("jrsv decode", logging.WARNING)  # library warnings (a truncated input): one line
     bad = _validate(args)
     if bad:
         print(f"jrsv decode: error: {bad}", file=sys.stderr)

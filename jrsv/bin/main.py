@@ -9,14 +9,19 @@ runs as ``python -m MODULE`` too. A command module provides either
   benchmarks): listed in :data:`PROGRAMS`, it gets the arguments after the command name.
 
 To add a command, write ``jrsv/bin/<module>.py`` with either pair and add one line to the table.
+Logging is configured once, here, before the command runs (:func:`jrsv.bin.logs.setup_logging`:
+``jrsv COMMAND: ...`` lines on stderr, INFO and above; :data:`LOG_LEVELS` for the exceptions).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import inspect
+import logging
 import os
 import sys
+
+from jrsv.bin.logs import setup_logging
 
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -66,6 +71,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# commands whose stderr carries only warnings and errors by default (decode writes transcripts and
+# live captions; its progress has its own line)
+LOG_LEVELS: dict[str, int] = {"decode": logging.WARNING}
+
 # Live commands are mostly idle, waiting for audio: their OpenMP threads should sleep rather than
 # spin between operators (measured with 2 threads, BENCHMARKS.md "Live captions": median/p95
 # latency 1.15/3.58 s spinning, 1.01/1.26 s passive). Read when torch loads, so set first.
@@ -81,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     _live_threads(command, argv)
+    if command in COMMANDS or command in PROGRAMS:
+        setup_logging(f"jrsv {command}", LOG_LEVELS.get(command, logging.INFO))
     if command in PROGRAMS and argv and argv[0] == command:
         mod = importlib.import_module(PROGRAMS[command][0])
         sys.argv = [f"jrsv {command}", *argv[1:]]  # argparse's default prog; main() reads it
