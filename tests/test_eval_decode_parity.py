@@ -23,8 +23,10 @@ from jrsv.asr.model import U2ASR
 from jrsv.bin.main import main
 from jrsv.data.toy import HANZI, make_aishell, make_musdb, make_opensinger
 from jrsv.decode.pipeline import whole_input_config
+from jrsv.bin.score import table_row
 from jrsv.eval.decode_sets import EvalSet
 from jrsv.eval.passes import jrsv_pass
+from jrsv.eval.scores import read_score
 from jrsv.jrsv import JRSV
 from jrsv.model_io import load_model_dir, save_model_dir
 from jrsv.nn.frontend import Stft
@@ -48,7 +50,7 @@ def setup(tmp_path_factory):
     out = root / "dtssvd"
     assert build.main(["--aishell", str(c / "aishell"), "--opensinger", str(c / "os"),
                        "--musdb", str(c / "musdb"), "--out", str(out), "--seed", "5",
-                       "--splits", "dev,test"]) == 0
+                       "--splits", "dev,test", "--write-wav"]) == 0
     torch.manual_seed(0)
     mtass = MTASS(513, 16, 2, 32, 1, 3, dropout_rate=0.0)
     enc = dict(output_size=16, attention_heads=2, linear_units=32, num_blocks=1,
@@ -57,14 +59,19 @@ def setup(tmp_path_factory):
                positional_dropout_rate=0.0)
     model_dir = save_model_dir(JRSV(mtass, U2ASR(len(UNITS), 513, enc, dec), mode="f"),
                                root / "model", units=UNITS)
-    return {split: EvalSet(out / f"{split}.jsonl", max_batch=4) for split in ("dev", "test")}, model_dir
+    evalsets = {split: EvalSet(out / f"{split}.jsonl", max_batch=4) for split in ("dev", "test")}
+    return evalsets, model_dir, out
+
+
+def _recipe_tally(evalset, model_dir, mode, beam_size):
+    model = load_model_dir(model_dir)
+    with torch.inference_mode():
+        return jrsv_pass(model, Stft(), evalset, torch.device("cpu"), "parity", mode=mode,
+                         beam_size=beam_size)
 
 
 def _recipe_texts(evalset, model_dir, mode, beam_size):
-    model = load_model_dir(model_dir)
-    with torch.inference_mode():
-        tally = jrsv_pass(model, Stft(), evalset, torch.device("cpu"), "parity", mode=mode,
-                          beam_size=beam_size)
+    tally = _recipe_tally(evalset, model_dir, mode, beam_size)
     texts = {}
     for line in tally.lines:  # "utt\tkey\ttrack\terr=..\tref=..\tREF: ..\tHYP: .."
         f = line.split("\t")
@@ -75,7 +82,7 @@ def _recipe_texts(evalset, model_dir, mode, beam_size):
 @pytest.mark.parametrize("mode, beam_size", [("ctc_greedy_search", 1),
                                              ("attention_rescoring", 3)])
 def test_recipe_scoring_and_streaming_decoder_agree(setup, mode, beam_size):
-    evalsets, model_dir = setup
+    evalsets, model_dir, dtssvd_dir = setup
     evalset = evalsets["test"]
     assert len(evalset) >= 5 and len(evalset.batches) < len(evalset)  # padded batches
     recipe = _recipe_texts(evalset, model_dir, mode, beam_size)
@@ -113,7 +120,7 @@ def test_jrsv_decode_whole_input_gives_the_recipe_tokens(setup, tmp_path, capsys
     """``jrsv decode --whole-input`` on the mixtures as wav files: the recipe's hypothesis of
     every track of every mixture, hence its CER per overlap ratio (``jrsv decode`` uses
     attention rescoring for a beam > 1, the recipe's default mode)."""
-    evalsets, model_dir = setup
+    evalsets, model_dir, dtssvd_dir = setup
     evalset = evalsets[split]
     recipe = _recipe_texts(evalset, model_dir, mode, beam_size)
     wavs, rows = [], []
@@ -145,7 +152,7 @@ def test_jrsv_decode_whole_input_gives_the_recipe_tokens(setup, tmp_path, capsys
 
 
 def test_whole_input_refuses_windowing_options_and_stdin(setup, tmp_path, capsys):
-    _, model_dir = setup
+    _, model_dir, _ = setup
     for extra, want in ((["--window-sec", "4"], "does not take --window-sec"),
                         (["--min-confidence", "0.3"], "does not take --min-confidence")):
         rc = main(["decode", str(tmp_path / "a.wav"), "--whole-input", "--model", str(model_dir),
@@ -165,7 +172,7 @@ def test_whole_input_is_one_window_and_one_piece_on_a_long_input(setup, tmp_path
     than the default 10 s window; the default VAD would cut at the silences): one segment per
     track, with the tokens of ``JRSV.transcribe`` on the whole input, as the recipe computes
     them (:func:`jrsv.eval.passes.mixture_stft` -> ``transcribe``)."""
-    evalsets, model_dir = setup
+    evalsets, model_dir, dtssvd_dir = setup
     gap = np.zeros(24000, dtype=np.float32)
     parts = []
     for i in evalsets["dev"].indices:
@@ -187,3 +194,38 @@ def test_whole_input_is_one_window_and_one_piece_on_a_long_input(setup, tmp_path
     got = json.loads((tmp_path / "long.json").read_text(encoding="utf-8"))
     for track in ("speech", "singing"):
         assert [s["text"] for s in got[track]] == [want[track]], track
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_table4_row_from_jrsv_decode_and_jrsv_score(setup, tmp_path, capsys, split):
+    """The user's path to a Table 4 row -- the list's mixture wavs (``--write-wav``) ->
+    ``jrsv decode --whole-input`` -> ``jrsv score`` -- gives the recipe's score file: the same
+    CER and the same error counts per overlap ratio and track."""
+    evalsets, model_dir, dtssvd_dir = setup
+    evalset = evalsets[split]
+    tally = _recipe_tally(evalset, model_dir, "attention_rescoring", 3)
+    lst = dtssvd_dir / f"{split}.jsonl"
+    wavs = sorted(str(p) for p in (dtssvd_dir / "wav" / split).glob("*/mixture.wav"))
+    assert len(wavs) == len(evalset) >= 5
+    hyp = tmp_path / "hyp"
+    assert main(["decode", *wavs, "--whole-input", "--model", str(model_dir), "--beam-size", "3",
+                 "--output-dir", str(hyp), "--quiet"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    out = tmp_path / "score.json"
+    assert main(["score", "--list", str(lst), "--transcripts", str(hyp), "--out", str(out),
+                 "--system", "JRSV-f"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    score = read_score(out)
+    assert score.per_overlap == tally.per_overlap() and score.counts == tally.count_dict()
+    assert len(score.per_overlap) >= 2
+    assert printed[1] == table_row(score) and printed[1].startswith("| 4 | JRSV-f | % CER | ")
+
+
+def test_score_names_a_missing_transcript(setup, tmp_path, capsys):
+    evalsets, _, dtssvd_dir = setup
+    first = evalsets["dev"].row(0)["id"]
+    (tmp_path / "hyp").mkdir()
+    assert main(["score", "--list", str(dtssvd_dir / "dev.jsonl"), "--transcripts",
+                 str(tmp_path / "hyp")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"jrsv score: error: {tmp_path / 'hyp' / first}.json: no such transcript"]

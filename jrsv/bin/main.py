@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curves": ("jrsv.bin.curves", "learning curves (loss, dev CER vs steps and hours) as a PNG"),
     "bench-padding": ("jrsv.bin.bench_padding", "ASR batch padding and throughput with/without length bucketing"),
     "serve": ("jrsv.bin.serve", "live captioning server: websocket, HTTP and a caption page"),
+    "score": ("jrsv.bin.score", "CER of jrsv decode transcripts of a DTSSVD list (a Table 4 row)"),
 }
 
 # commands that are whole programs with their own ``main(argv)`` (the recipe's stages)
