@@ -95,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(f"jrsv {command}", LOG_LEVELS.get(command, logging.INFO))
     if command in PROGRAMS and argv and argv[0] == command:
         mod = importlib.import_module(PROGRAMS[command][0])
-        sys.argv = [f"jrsv {command}", *argv[1:]]  # argparse's default prog; main() reads it
-        takes_argv = bool(inspect.signature(mod.main).parameters)
-        return int((mod.main(argv[1:]) if takes_argv else mod.main()) or 0)
+        sys.argv[0] = f"jrsv {command}"  # argparse's default prog
+        if inspect.signature(mod.main).parameters:
+            return int(mod.main(argv[1:]) or 0)
+        sys.argv[1:] = argv[1:]  # a main() that parses sys.argv itself
+        return int(mod.main() or 0)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     return int(args._run(args))
 
