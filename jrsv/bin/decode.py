@@ -41,6 +41,7 @@ from pathlib import Path
 from jrsv.atomic import (install_signal_handlers, quiet_broken_pipe, restore_signal_handlers,
                          temp_name)
 from jrsv.bin.logs import setup_logging
+from jrsv.constants import FRAMES_PER_SEC
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
                                       iter_pcm_blocks)
 from jrsv.decode.onnx_engine import BACKENDS, build_engine
@@ -107,7 +108,7 @@ def _min_confidence(args: argparse.Namespace) -> float:
 def _config(args: argparse.Namespace) -> DecodeConfig:
     if args.whole_input:
         return whole_input_config()
-    max_frames = round(_or(args.max_segment_sec, MAX_SEGMENT_SEC) * 62.5)
+    max_frames = round(_or(args.max_segment_sec, MAX_SEGMENT_SEC) * FRAMES_PER_SEC)
     return DecodeConfig(window_sec=_or(args.window_sec, WINDOW_SEC),
                         overlap_sec=_or(args.overlap_sec, OVERLAP_SEC),
                         min_confidence=_min_confidence(args),
