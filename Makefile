@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+JRSV := $(VENV)/bin/jrsv
 export PYTHONUNBUFFERED := 1
 
 .PHONY: all venv system-deps test test-slow demo sample bench bench-data bench-model bench-decode bench-live recipe-mini clean
@@ -35,11 +36,11 @@ test-slow: $(STAMP) system-deps
 # --- demo -------------------------------------------------------------------
 # decodes the sample shipped in jrsv/pretrained/sample (no corpora, no system packages)
 demo: $(STAMP)
-	$(PY) -m jrsv.bin.main demo
+	$(JRSV) demo
 
 # rebuilds that sample from the test split of the default model's trained_on corpora
 sample: $(STAMP) system-deps
-	$(PY) -m jrsv.bin.main make-sample
+	$(JRSV) make-sample
 
 # --- recipe -----------------------------------------------------------------
 recipe-mini: $(STAMP) system-deps
@@ -49,20 +50,20 @@ recipe-mini: $(STAMP) system-deps
 bench: bench-data bench-model bench-decode
 
 bench-data: $(STAMP) system-deps
-	$(PY) -m dtssvd.bench_data
+	$(JRSV) bench-data
 
 bench-model: $(STAMP)
-	$(PY) -m jrsv.bin.bench_model
+	$(JRSV) bench-model
 
 # torch vs ONNX Runtime fp32 vs int8, CTC greedy and beam 10 + rescoring, paper size
 bench-decode: $(STAMP) system-deps
 	$(PY) -c 'import onnxruntime, onnx' 2>/dev/null || $(PY) -m pip install -q -e '.[onnx]' || \
 	  $(PY) -m pip install -q --no-build-isolation -e '.[onnx]'
-	$(PY) -m jrsv.bin.bench_decode --sizes paper --seconds 40
+	$(JRSV) bench-decode --sizes paper --seconds 40
 
 # live captions: latency from segment end to final caption at real-time pace (2 threads)
 bench-live: $(STAMP)
-	$(PY) -m jrsv.bin.main bench-live --threads 2 --repeat 3
+	$(JRSV) bench-live --threads 2 --repeat 3
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -21,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from jrsv.bin.logs import setup_logging
 from jrsv.pretrained import SAMPLE_DIR, default_model_dir
 
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                          "only, into a temporary directory)")
     ap.add_argument("--out", type=Path, default=SAMPLE_DIR)
     a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[make-sample] %(message)s")
+    setup_logging("jrsv make-sample")
     if not (a.model / "config.yaml").is_file():
         print(f"jrsv make-sample: error: {a.model}: no model directory (config.yaml missing)",
               file=sys.stderr)
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     write_sample(stream, a.out, {"trained_on": {"corpus": "generated", "preset": size, "seed": seed},
                                  "split": "test", "made_by": made_by})
     dur = len(stream["mixture"]) / 16000
-    print(f"[make-sample] wrote {a.out} ({dur:.1f} s, {len(stream['segments'])} mixtures, "
+    print(f"jrsv make-sample: wrote {a.out} ({dur:.1f} s, {len(stream['segments'])} mixtures, "
           f"test split of preset {size}, seed {seed})")
     return 0
 

@@ -1,6 +1,5 @@
-"""tools/package_model.py: a recipe model -> a shippable model dir with provenance and a card."""
+"""recipes/dtssvd/local/package_model.py: a recipe model -> a shippable model dir with provenance and a card."""
 import json
-import sys
 from pathlib import Path
 
 import yaml
@@ -8,9 +7,10 @@ import yaml
 from jrsv.eval.scores import ScoreFile, write_score
 from jrsv.model_io import load_model_dir, read_config, read_units, save_model_dir
 
+from recipe_scripts import load
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import package_model  # noqa: E402
+package_model = load("package_model")
 
 
 def _fake_recipe(tmp: Path) -> tuple[Path, Path]:

@@ -1,6 +1,5 @@
-"""tools/per_speaker_cer.py: CER per speaker/singer of an fbank ASR on a split's sources."""
+"""recipes/dtssvd/local/per_speaker_cer.py: CER per speaker/singer of an fbank ASR on a split's sources."""
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +8,10 @@ from jrsv.asr.model import U2ASR
 from jrsv.data.audio import save_audio
 from jrsv.model_io import build_model, read_config, read_units, save_model_dir
 
+from recipe_scripts import load
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import per_speaker_cer  # noqa: E402
+per_speaker_cer = load("per_speaker_cer")
 
 
 def test_prints_cer_per_speaker(tmp_path, capsys):

@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """Generate the synthetic mini corpora: ``python tools/make_mini_corpora.py OUT --preset mini``.
 
-Thin wrapper around :mod:`dtssvd.synth.cli` (see ``dtssvd/synth/README.md``).
+The same program as ``jrsv make-corpora`` (:mod:`dtssvd.synth.cli`, see ``dtssvd/synth/README.md``);
+kept because the generator's README names this path. Needs the package installed (``make venv``).
 """
-import os
 import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from dtssvd.synth.cli import main  # noqa: E402

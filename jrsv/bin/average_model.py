@@ -1,7 +1,7 @@
 """Average model weights of checkpoints (as WeNet's ``wenet/bin/average_model.py``).
 
-    python -m jrsv.bin.average_model --dst avg.pt --src-dir exp/x --num 5 [--metric valid_loss --mode min]
-    python -m jrsv.bin.average_model --dst avg.pt ckpt1.pt ckpt2.pt
+    jrsv average --dst avg.pt --src-dir exp/x --num 5 [--metric valid_loss --mode min]
+    jrsv average --dst avg.pt ckpt1.pt ckpt2.pt
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ the torch row of the same size and search, measured in the same run. "CPU s / au
 process CPU time (all threads) per audio second: with one thread it is nearly independent of
 other jobs on a shared machine, unlike the wall-clock RTF.
 
-Usage: ``python -m jrsv.bin.bench_decode [--seconds 60] [--threads 2] [--sizes paper,tiny]
+Usage: ``jrsv bench-decode [--seconds 60] [--threads 2] [--sizes paper,tiny]
 [--beam-sizes 1,10] [--backends torch,onnx,onnx-int8] [--rounds 2]``
 """
 from __future__ import annotations

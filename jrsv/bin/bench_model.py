@@ -14,7 +14,7 @@ input layer: (B*T, D) x (D, FFN)) measured in the same process right after the m
 GPU-ready: ``--device cuda --bf16 --batch-size N`` runs the same measurement under bf16 autocast
 and reports peak GPU memory (``torch.cuda.max_memory_allocated``) and examples/s.
 
-Usage: ``python -m jrsv.bin.bench_model [--seconds 4] [--threads 2] [--repeats 3] [--tiny]
+Usage: ``jrsv bench-model [--seconds 4] [--threads 2] [--repeats 3] [--tiny]
 [--batch-size 1] [--device cpu] [--bf16] [--peak-tflops T]``
 """
 from __future__ import annotations

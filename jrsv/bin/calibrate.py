@@ -1,6 +1,6 @@
 """Calibrate a model's decoder confidence gate on held-out (dev) audio.
 
-    python -m jrsv.bin.calibrate --model jrsv/pretrained/default --corpora DIR [--write]
+    jrsv calibrate --model jrsv/pretrained/default --corpora DIR [--write]
 
 The decoder drops a segment whose mean CTC peak posterior is below ``min_confidence``: that
 removes words hallucinated on music, but a gate set too high also removes real words, and
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from jrsv.decode.pipeline import DecodeConfig
     from jrsv.decode.transcriber import Transcriber
 
-    ap = argparse.ArgumentParser(prog="python -m jrsv.bin.calibrate",
+    ap = argparse.ArgumentParser(prog="jrsv calibrate",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, required=True, help="model directory")
     ap.add_argument("--corpora", type=Path, required=True,
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['threshold']:5.2f}    {r['speech_cer']:7.1f}     {r['singing_cer']:7.1f}  "
               f"{r['mean_cer']:6.1f}")
     best = best_threshold(rows)
-    note = (f"python -m jrsv.bin.calibrate: {a.split} split, {a.mixtures} mixtures + "
+    note = (f"jrsv calibrate: {a.split} split, {a.mixtures} mixtures + "
             f"{a.music_gap:g} s music-only gaps, beam {a.beam_size}: CER "
             f"{best['speech_cer']:.1f} / {best['singing_cer']:.1f} % (gate off: "
             f"{rows[0]['speech_cer']:.1f} / {rows[0]['singing_cer']:.1f} %)")

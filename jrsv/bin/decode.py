@@ -3,7 +3,7 @@
   jrsv decode INPUT... [--model DIR] [--format json|txt|srt|vtt] [--output-dir DIR]
               [--write-stems DIR] [--device cpu|cuda] [--batch-size N] [--beam-size N]
               [--backend torch|onnx|onnx-int8] [--threads N]
-              [--window-sec 10 --overlap-sec 2]
+              [--window-sec 10 --overlap-sec 2] [--whole-input]
 
 INPUT: audio files (wav, flac, ogg, mp3; any rate / channels), directories (searched
 recursively), @list.txt (one path per line), or - for raw s16le PCM on stdin (--stdin-rate,
@@ -16,6 +16,12 @@ their common directory (a.wav + a.flac -> a.wav.json + a.flac.json; d1/a.wav + d
 d1/a.json + d2/a.json); the same file twice is an error. Every output file (and each srt/vtt
 pair, and the stems) appears complete or not at all; two runs cannot write into the same
 --output-dir at once.
+--whole-input decodes each file as the recipe scores its test set (stage 5, Table 4:
+``JRSV.transcribe``): one separation window and one ASR piece per track over the whole file, no
+VAD and no confidence gate, so each track gets one segment (or none). With the recipe's search
+(--beam-size 10: CTC prefix beam search + attention rescoring) the tokens are the recipe's
+(tests/test_eval_decode_parity.py); use it on mixtures of seconds, not hour-long recordings (the
+separator attends over the whole file at once).
 Exit status: the number of inputs that failed (at most 125); 0 when all decoded; 2 for bad
 options; 130 when interrupted (Ctrl-C), 128+N on signal N.
 """
@@ -34,18 +40,21 @@ from pathlib import Path
 
 from jrsv.atomic import (install_signal_handlers, quiet_broken_pipe, restore_signal_handlers,
                          temp_name)
+from jrsv.bin.logs import setup_logging
+from jrsv.constants import FRAMES_PER_SEC
 from jrsv.decode.audio_stream import (AudioError, expand_inputs, file_info, iter_file_blocks,
                                       iter_pcm_blocks)
 from jrsv.decode.onnx_engine import BACKENDS, build_engine
 from jrsv.decode.formats import FORMATS, segment_line, write_transcript, _segment_dict
 from jrsv.decode.pipeline import (DEFAULT_MIN_CONFIDENCE, DecodeConfig, DecodeSession,
-                                  model_min_confidence, run_sessions)
+                                  model_min_confidence, run_sessions, whole_input_config)
 from jrsv.decode.vad import VadConfig
 from jrsv.model_io import ModelDirError, read_config
 from jrsv.progress import Progress
 from jrsv.pretrained import default_model_dir
 
 MAX_STATUS = 125
+WINDOW_SEC, OVERLAP_SEC, MAX_SEGMENT_SEC = 10.0, 2.0, 20.0  # decode defaults (DecodeConfig)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,13 +71,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="separation windows / ASR pieces per model call, across files")
     p.add_argument("--beam-size", type=int, default=1,
                    help="1: CTC greedy search; >1: CTC prefix beam search + attention rescoring")
-    p.add_argument("--window-sec", type=float, default=10.0, help="separation window")
-    p.add_argument("--overlap-sec", type=float, default=2.0, help="separation window overlap")
-    p.add_argument("--max-segment-sec", type=float, default=20.0, help="longest ASR piece")
+    p.add_argument("--window-sec", type=float, default=None,
+                   help=f"separation window (default {WINDOW_SEC:g})")
+    p.add_argument("--overlap-sec", type=float, default=None,
+                   help=f"separation window overlap (default {OVERLAP_SEC:g})")
+    p.add_argument("--max-segment-sec", type=float, default=None,
+                   help=f"longest ASR piece (default {MAX_SEGMENT_SEC:g})")
     p.add_argument("--min-confidence", type=float, default=None,
                    help="drop segments whose mean CTC peak posterior is lower (default: the "
                         "model's calibrated gate, decode.min_confidence in its config.yaml, "
                         "else 0.5)")
+    p.add_argument("--whole-input", action="store_true",
+                   help="decode each file in one window, one ASR piece per track, no VAD, no "
+                        "confidence gate: the recipe's scoring (Table 4 of the model card, with "
+                        "--beam-size 10); not with - (stdin) or the four options above")
     p.add_argument("--stdin-rate", type=int, default=16000, help="sample rate of PCM on stdin")
     p.add_argument("--stdin-channels", type=int, default=1, help="channels of PCM on stdin")
     p.add_argument("--threads", type=int, default=0,
@@ -90,11 +106,18 @@ def _min_confidence(args: argparse.Namespace) -> float:
 
 
 def _config(args: argparse.Namespace) -> DecodeConfig:
-    max_frames = round(args.max_segment_sec * 62.5)
-    return DecodeConfig(window_sec=args.window_sec, overlap_sec=args.overlap_sec,
+    if args.whole_input:
+        return whole_input_config()
+    max_frames = round(_or(args.max_segment_sec, MAX_SEGMENT_SEC) * FRAMES_PER_SEC)
+    return DecodeConfig(window_sec=_or(args.window_sec, WINDOW_SEC),
+                        overlap_sec=_or(args.overlap_sec, OVERLAP_SEC),
                         min_confidence=_min_confidence(args),
                         vad=VadConfig(max_frames=max_frames,
                                       overlap_frames=min(125, max_frames // 4)))
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _validate(args: argparse.Namespace) -> str | None:
@@ -102,15 +125,25 @@ def _validate(args: argparse.Namespace) -> str | None:
     def finite(x: float) -> bool:
         return math.isfinite(x)
 
+    windowing = {"--window-sec": args.window_sec, "--overlap-sec": args.overlap_sec,
+                 "--max-segment-sec": args.max_segment_sec, "--min-confidence": args.min_confidence}
+    given = [name for name, v in windowing.items() if v is not None]
+    window_sec = _or(args.window_sec, WINDOW_SEC)
+    overlap_sec = _or(args.overlap_sec, OVERLAP_SEC)
+    max_segment_sec = _or(args.max_segment_sec, MAX_SEGMENT_SEC)
     checks = [
+        (not (args.whole_input and given),
+         f"--whole-input decodes each file in one window with no gate; it does not take "
+         f"{', '.join(given)}"),
+        (not (args.whole_input and "-" in args.inputs),
+         "--whole-input decodes files, not live audio on stdin ('-')"),
         (args.batch_size >= 1, f"--batch-size must be >= 1, got {args.batch_size}"),
         (args.beam_size >= 1, f"--beam-size must be >= 1, got {args.beam_size}"),
-        (finite(args.window_sec) and args.window_sec > 0,
-         f"--window-sec must be > 0, got {args.window_sec}"),
-        (finite(args.overlap_sec) and args.overlap_sec >= 0,
-         f"--overlap-sec must be >= 0, got {args.overlap_sec}"),
-        (finite(args.max_segment_sec) and args.max_segment_sec >= 1.0,
-         f"--max-segment-sec must be >= 1, got {args.max_segment_sec}"),
+        (finite(window_sec) and window_sec > 0, f"--window-sec must be > 0, got {window_sec}"),
+        (finite(overlap_sec) and overlap_sec >= 0,
+         f"--overlap-sec must be >= 0, got {overlap_sec}"),
+        (finite(max_segment_sec) and max_segment_sec >= 1.0,
+         f"--max-segment-sec must be >= 1, got {max_segment_sec}"),
         (args.min_confidence is None or 0.0 <= args.min_confidence <= 1.0,
          f"--min-confidence must be in [0, 1], got {args.min_confidence}"),
         (args.stdin_rate >= 1000, f"--stdin-rate must be >= 1000 Hz, got {args.stdin_rate}"),
@@ -206,8 +239,7 @@ def _stderr(msg: str) -> None:
 
 
 def _run(args: argparse.Namespace, held: list[int]) -> int:
-    if not logging.getLogger().handlers:  # library warnings (e.g. a truncated input), one line
-        logging.basicConfig(level=logging.WARNING, format="jrsv decode: warning: %(message)s")
+    setup_logging("jrsv decode", logging.WARNING)  # library warnings (a truncated input): one line
     bad = _validate(args)
     if bad:
         print(f"jrsv decode: error: {bad}", file=sys.stderr)

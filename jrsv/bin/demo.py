@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-confidence", type=float, default=None,
                     help="confidence gate of the decoder (default: the model's calibrated gate, "
                          "decode.min_confidence in its config.yaml, written by "
-                         "`python -m jrsv.bin.calibrate --write`; 0.5 for a model without one)")
+                         "`jrsv calibrate --write`; 0.5 for a model without one)")
     a = ap.parse_args(argv)
     threads = torch.get_num_threads()
     torch.set_num_threads(a.threads)

@@ -7,7 +7,7 @@ condition is applied to the mixture only, and SDRi is relative to the clean mixt
 
 Usage::
 
-    cd recipes/dtssvd && python -m jrsv.bin.robustness --model DIR --list data/dtssvd/dev.jsonl [--every 2]
+    cd recipes/dtssvd && jrsv robustness --model DIR --list data/dtssvd/dev.jsonl [--every 2]
 
 ``DIR`` is a ``mtass`` or ``jrsv`` model directory (``jrsv.model_io``); the list's source paths are
 relative to the recipe directory. Prints a Markdown table.
@@ -79,7 +79,7 @@ def measure(sep: nn.Module, items: Iterable[dict], conditions: dict | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m jrsv.bin.robustness",
+    ap = argparse.ArgumentParser(prog="jrsv robustness",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="mtass or jrsv model directory")
     ap.add_argument("--list", required=True, help="DTSSVD jsonl (dtssvd.build output)")

@@ -13,9 +13,9 @@ file as the body returns its transcript as JSON. Needs the [serve] extra (starle
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from jrsv.bin.logs import setup_logging
 from jrsv.pretrained import default_model_dir
 
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - ModelDirError and device errors: one line
         print(f"jrsv serve: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=args.log_level.upper(), format="jrsv serve: %(message)s")
+    setup_logging("jrsv serve", args.log_level)
     app = create_app(engine, gate, model_name=str(args.model), max_upload_mb=args.max_upload_mb)
     print(f"jrsv serve: captions page on http://{args.host}:{args.port}/ (overlay: "
           f"/?overlay=1), websocket ws://{args.host}:{args.port}/ws/live", file=sys.stderr,

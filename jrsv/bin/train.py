@@ -1,6 +1,6 @@
 """Train a registered task from a YAML config (single process or under ``torchrun``).
 
-    python -m jrsv.bin.train --config conf.yaml --model-dir exp/x [--resume auto|PATH|none] \\
+    jrsv train --config conf.yaml --model-dir exp/x [--resume auto|PATH|none] \\
         [--override key.sub=value ...]
 
 YAML keys read here: ``seed``, ``model.kind`` (task registry, see ``jrsv.train.registry``),
@@ -25,6 +25,7 @@ import torch
 import yaml
 
 from jrsv.atomic import atomic_write_text, install_signal_handlers, restore_signal_handlers
+from jrsv.bin.logs import setup_logging
 from jrsv.train import ddp
 from jrsv.train.checkpoint import atomic_save, average_checkpoints, select_best
 from jrsv.train.done import is_done, write_done
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", default="auto", help="auto (newest valid checkpoint) | none | PATH")
     p.add_argument("--override", nargs="*", default=[], action="extend", help="key.sub=value")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[jrsv train] %(message)s")
+    setup_logging("jrsv train")
     try:
         with open(a.config, encoding="utf-8") as f:
             conf = yaml.safe_load(f) or {}

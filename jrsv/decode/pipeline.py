@@ -35,7 +35,7 @@ DEFAULT_MIN_CONFIDENCE = 0.5  # confidence gate of a model that was not calibrat
 
 def model_min_confidence(model_conf: dict) -> float:
     """The confidence gate a model directory's config.yaml carries (``decode.min_confidence``,
-    written by ``python -m jrsv.bin.calibrate --write``), else :data:`DEFAULT_MIN_CONFIDENCE`."""
+    written by ``jrsv calibrate --write``), else :data:`DEFAULT_MIN_CONFIDENCE`."""
     value = (model_conf.get("decode") or {}).get("min_confidence")
     return DEFAULT_MIN_CONFIDENCE if value is None else float(value)
 

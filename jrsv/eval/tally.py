@@ -29,18 +29,26 @@ def hypothesis_text(tokens: Sequence[int], units: Sequence[str] | CharTokenizer)
 
 
 class CerTally:
-    """Error counts per key ("0.0" ... or "unmixed") and track; optional hypothesis log."""
+    """Error counts per key ("0.0" ... or "unmixed") and track; optional hypothesis log.
 
-    def __init__(self, units: Sequence[str]):
-        self.units = list(units)
-        self.tokenizer = CharTokenizer(self.units)
+    ``units``: the model's unit table, for :meth:`add` (token ids); None when only
+    :meth:`add_text` (decoded text, e.g. ``jrsv decode`` transcripts) is used."""
+
+    def __init__(self, units: Sequence[str] | None):
+        self.units = None if units is None else list(units)
+        self.tokenizer = None if units is None else CharTokenizer(self.units)
         self.counts: dict[str, dict[str, ErrorCounts]] = {}
         self.lines: list[str] = []
 
     def add(self, key: str, track: str, utt_id: str, ref_text: str,
             tokens: Sequence[int]) -> ErrorCounts:
         """Score one hypothesis (token ids) against one reference text."""
-        hyp = hypothesis_text(tokens, self.tokenizer)
+        if self.tokenizer is None:
+            raise ValueError("CerTally(units=None) scores text (add_text), not token ids")
+        return self.add_text(key, track, utt_id, ref_text, hypothesis_text(tokens, self.tokenizer))
+
+    def add_text(self, key: str, track: str, utt_id: str, ref_text: str, hyp: str) -> ErrorCounts:
+        """Score one hypothesis text against one reference text."""
         c = align_counts(split_text(ref_text), split_text(hyp))
         per = self.counts.setdefault(key, {})
         per[track] = per.get(track, ErrorCounts()) + c

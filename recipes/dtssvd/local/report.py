@@ -9,6 +9,7 @@ library's schema (:mod:`jrsv.eval.scores`).
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from jrsv.atomic import atomic_path, atomic_write_text
 from jrsv.eval.scores import OVERLAPS, ScoreFile, read_score
+
+log = logging.getLogger(__name__)
 
 TITLES = {
     1: "Table 1: ASR models directly recognise the test mixtures (no separation). CER % (speech / singing)",
@@ -151,11 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--example", type=Path, default=None)
     a = ap.parse_args(argv)
     if not a.scores.is_dir():
-        print(f"error: {a.scores}: no such score directory", file=sys.stderr)
+        log.error("%s: no such score directory", a.scores)
         return 1
     print(build_report(a.scores, a.out, a.example))
     return 0
 
 
 if __name__ == "__main__":
+    from jrsv.bin.logs import setup_logging
+    setup_logging("jrsv report")
     sys.exit(main())

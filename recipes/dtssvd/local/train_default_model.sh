@@ -31,7 +31,7 @@ run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=$m
 run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" \
   --override "train.max_steps=$jrsv_steps model.asr_init=$exp/asr_multi"
 run --stage 5 --stop-stage 6 --beam-size 10
-$python ../../tools/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
+$python local/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
   --made-by "cd recipes/dtssvd && local/train_default_model.sh"
 # the decoder's confidence gate, chosen on a dev-split stream (written into $out/config.yaml)
-$python -m jrsv.bin.calibrate --model "$out" --corpora "$data/corpora" --write --out "$exp/calibrate"
+$python -m jrsv.bin.main calibrate --model "$out" --corpora "$data/corpora" --write --out "$exp/calibrate"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CER of a clean-input (fbank) ASR per speaker and per singer, on a split's source utterances.
 
-    cd recipes/dtssvd && python ../../tools/per_speaker_cer.py --model exp_base/asr_multi/final \
+    cd recipes/dtssvd && python local/per_speaker_cer.py --model exp_base/asr_multi/final \
         --data data_base --split test
 
 Reads ``DATA/sources/{speech,singing}_SPLIT.jsonl`` (stage 0), decodes every utterance on its own
@@ -19,14 +19,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from jrsv.asr.cer import align_counts  # noqa: E402
-from jrsv.asr.tokenizer import CharTokenizer  # noqa: E402
-from jrsv.data.audio import load_audio  # noqa: E402
-from jrsv.model_io import load_model_dir  # noqa: E402
-from jrsv.nn.frontend import Fbank  # noqa: E402
+from jrsv.asr.cer import align_counts
+from jrsv.asr.tokenizer import CharTokenizer
+from jrsv.data.audio import load_audio
+from jrsv.model_io import load_model_dir
+from jrsv.nn.frontend import Fbank
 
 
 def main(argv: list[str] | None = None) -> int:

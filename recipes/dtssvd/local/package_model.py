@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Package a recipe model as a shippable model directory with a model card.
 
-    python tools/package_model.py --exp recipes/dtssvd/exp --data recipes/dtssvd/data \
-        --system jrsv_fd --out jrsv/pretrained/default [--half]
+    cd recipes/dtssvd && python local/package_model.py --exp exp --data data \
+        --system jrsv_fd --out ../../jrsv/pretrained/default [--half]
 
 Copies ``EXP/SYSTEM/final`` (loaded and re-saved through ``jrsv.model_io``, so it is checked),
 optionally storing the weights in float16 (``--half``; they are cast back to float32 on load),
@@ -20,12 +20,9 @@ from pathlib import Path
 import torch
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from jrsv.eval.scores import OVERLAPS, read_score  # noqa: E402
-from jrsv.model_io import load_model_dir, read_units, save_model_dir  # noqa: E402
-from dtssvd.synth import preset_name  # noqa: E402
+from jrsv.eval.scores import OVERLAPS, read_score
+from jrsv.model_io import load_model_dir, read_units, save_model_dir
+from dtssvd.synth import preset_name
 
 
 def provenance(data: Path) -> dict:
@@ -114,7 +111,7 @@ example of the whole pipeline, not a production model: train the paper-size reci
 **How it was made.**
 ```
 {a.made_by}
-python tools/package_model.py --exp {a.exp} --data {a.data} --system {a.system} --out {a.out}{' --half' if a.half else ''}
+python local/package_model.py --exp {a.exp} --data {a.data} --system {a.system} --out {a.out}{' --half' if a.half else ''}
 ```
 Training config: `{a.exp / a.system / 'train.yaml'}` (copied below).
 

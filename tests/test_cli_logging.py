@@ -1,0 +1,64 @@
+"""jrsv.bin.logs.setup_logging: one-line ``PROG: ...`` records on the current stderr, set once."""
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from jrsv.bin.logs import setup_logging
+
+
+@pytest.fixture
+def bare_root(monkeypatch):
+    """The root logger as a fresh process has it: no handlers. pytest adds its capture handlers
+    when each test phase starts, after the fixtures, so they are removed in the test, by the
+    returned function."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "level", root.level)
+
+    def bare() -> logging.Logger:
+        monkeypatch.setattr(root, "handlers", [])
+        return root
+    return bare
+
+
+def test_lines_name_the_program_and_warnings_say_so(bare_root, capsys):
+    bare_root()
+    setup_logging("jrsv train")
+    logging.getLogger("jrsv.train.trainer").info("resumed from step %d", 400)
+    logging.getLogger("jrsv.decode").warning("a.wav: truncated")
+    logging.getLogger("x").debug("not shown")
+    assert capsys.readouterr().err.splitlines() == [
+        "jrsv train: resumed from step 400", "jrsv train: warning: a.wav: truncated"]
+
+
+def test_second_call_renames_and_relevels_without_a_second_handler(bare_root, capsys):
+    root = bare_root()
+    setup_logging("jrsv x")
+    setup_logging("jrsv decode", "warning")
+    assert len(root.handlers) == 1
+    logging.getLogger("a").info("hidden")
+    logging.getLogger("a").error("bad")
+    assert capsys.readouterr().err.splitlines() == ["jrsv decode: error: bad"]
+
+
+def test_foreign_handlers_are_left_alone(bare_root):
+    root = bare_root()
+    mine = logging.NullHandler()
+    root.addHandler(mine)
+    setup_logging("jrsv x")
+    assert root.handlers == [mine]
+
+
+def test_unknown_level_is_one_clear_error(bare_root):
+    bare_root()
+    with pytest.raises(ValueError, match="unknown log level 'loud'"):
+        setup_logging("jrsv x", "loud")
+
+
+def test_a_command_logs_through_it():
+    """``jrsv report`` on a missing score dir: the library's log.error becomes one stderr line."""
+    p = subprocess.run([sys.executable, "-m", "jrsv.bin.main", "report", "--scores", "/nonexistent/s",
+                        "--out", "/nonexistent/r.md"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == ["jrsv report: error: /nonexistent/s: no such score directory"]
