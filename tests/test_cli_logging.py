@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from jrsv.bin.logs import setup_logging
 
@@ -56,9 +57,15 @@ def test_unknown_level_is_one_clear_error(bare_root):
         setup_logging("jrsv x", "loud")
 
 
-def test_a_command_logs_through_it():
-    """``jrsv report`` on a missing score dir: the library's log.error becomes one stderr line."""
-    p = subprocess.run([sys.executable, "-m", "jrsv.bin.main", "report", "--scores", "/nonexistent/s",
-                        "--out", "/nonexistent/r.md"], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 1
-    assert p.stderr.splitlines() == ["jrsv report: error: /nonexistent/s: no such score directory"]
+def test_a_command_logs_through_it(tmp_path):
+    """``jrsv train`` stopped by ``train.max_minutes``: the trainer's log.info becomes one
+    ``jrsv train: ...`` stderr line."""
+    conf = {"seed": 0, "model": {"kind": "toy", "dim": 4, "hidden": 8},
+            "data": {"n": 8, "batch_size": 4}, "optim": {"name": "adam", "lr": 0.01},
+            "train": {"max_epochs": 5, "max_minutes": 1e-6, "average_best": 0, "progress": False}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(conf))
+    p = subprocess.run([sys.executable, "-m", "jrsv.bin.main", "train", "--config", str(tmp_path / "c.yaml"),
+                        "--model-dir", str(tmp_path / "m")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert f"jrsv train: {tmp_path / 'm'}: stopped at train.max_minutes (step 1); run again to go on" \
+        in p.stderr.splitlines(), p.stderr

@@ -93,8 +93,8 @@ MTASS separator + one shared U2 CTC/attention ASR over the separated speech and 
 {n_params / 1e6:.2f} M parameters{' (stored as float16)' if a.half else ''}.
 Mode `{train_conf['model'].get('mode', '')}` ({'frozen MTASS + online distillation' if train_conf['model'].get('mode') == 'fd' else train_conf['model'].get('mode', '')}).
 
-**Trained on** generated data only (no real recordings of people): the `{trained_on.get('preset')}`
-corpora of `dtssvd/synth` (seed {trained_on.get('seed')}), in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts:
+**Trained on** generated data only (no real recordings of people): the generated
+corpora of `dtssvd/synth` (preset `{trained_on.get('preset')}`, seed {trained_on.get('seed')}), in the AISHELL-1 / OpenSinger / MUSDB18-HQ layouts:
 Mandarin sentences from Debian's `fortunes-zh` and `manpages-zh` (presets `base` and smaller: generated
 templates) read by espeak-ng (`cmn-latn-pinyin`) voices, some re-voiced with WORLD, and by the real
 gcin-voice speakers; singing re-synthesised with WORLD onto generated melodies; accompaniment from
