@@ -36,9 +36,9 @@ def test_shipped_sample_is_small_held_out_and_matches_the_model():
     assert refs["trained_on"]["preset"] == conf["trained_on"]["preset"]
     assert refs["trained_on"]["seed"] == conf["trained_on"]["seed"] and refs["split"] == "test"
     info = sf.info(str(SAMPLE_DIR / "sample.flac"))
-    assert info.samplerate == 16000 and 30 <= info.duration <= 60
+    assert info.samplerate == 16000 and 30 <= info.duration <= 120
     assert [r["overlap"] for r in refs["segments"]] == list(sample_stream.OVERLAPS)
-    assert sum(p.stat().st_size for p in SAMPLE_DIR.iterdir()) < 3e6
+    assert sum(p.stat().st_size for p in SAMPLE_DIR.iterdir()) < 4e6
 
 
 def test_demo_missing_model_is_one_line_error(tmp_path, capsys):

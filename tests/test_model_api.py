@@ -22,6 +22,8 @@ from jrsv.tasks.jrsv_task import TASK_KEYS as JRSV_TASK_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "jrsv" / "pretrained" / "default"
+# the default model shipped until session 6, kept as written then (format 1): an old model dir
+V1_DEFAULT = ROOT / "tests" / "data" / "format1_default"
 UNITS = ["<blank>", "<unk>"] + list("abcdefgh") + ["<sos/eos>"]
 MT = dict(input_dim=33, output_size=16, attention_heads=2, linear_units=32, num_blocks=1,
           cnn_module_kernel=5, dropout_rate=0.0)
@@ -215,12 +217,12 @@ def test_format_1_dirs_load(tmp_path, name):
         assert torch.equal(a, b)
 
 
-def test_shipped_format_1_model_loads_and_decodes_as_resaved(tmp_path):
-    """jrsv/pretrained/default (format 1, never rewritten) loads; saved again as format 2 it
+def test_formerly_shipped_format_1_model_loads_and_decodes_as_resaved(tmp_path):
+    """The formerly shipped default model (format 1, as written then) loads; saved again as format 2 it
     gives the same config, weights and tokens."""
-    assert yaml.safe_load((DEFAULT / "config.yaml").read_text())["format_version"] == 1
-    old = load_model_dir(DEFAULT)
-    conf = read_config(DEFAULT)
+    assert yaml.safe_load((V1_DEFAULT / "config.yaml").read_text())["format_version"] == 1
+    old = load_model_dir(V1_DEFAULT)
+    conf = read_config(V1_DEFAULT)
     assert conf["format_version"] == 2
     assert conf["model"] == {k: v for k, v in old.to_config().items() if k in conf["model"]}
     assert old.to_config().keys() - conf["model"].keys() == {"sos_id", "eos_id"}  # V - 1
@@ -228,7 +230,7 @@ def test_shipped_format_1_model_loads_and_decodes_as_resaved(tmp_path):
     assert conf["model"]["feature"] == "log_mag" and conf["model"]["mtass"]["cmvn"] is True
     assert conf["decode"]["min_confidence"] == 0.35 and conf["frontend"]["hop_length"] == 256
     extra = {k: v for k, v in conf.items() if k not in ("format_version", "model")}
-    new_dir = save_model_dir(old, tmp_path / "v2", units=read_units(DEFAULT), extra_config=extra)
+    new_dir = save_model_dir(old, tmp_path / "v2", units=read_units(V1_DEFAULT), extra_config=extra)
     assert read_config(new_dir) == dict(conf, model=old.to_config())
     new = load_model_dir(new_dir)
     assert all(torch.equal(v, new.state_dict()[k]) for k, v in old.state_dict().items())
