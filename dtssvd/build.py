@@ -28,6 +28,7 @@ from jrsv.data.mix import RATIOS, MixError, check_source, render, sample_spec
 from jrsv.data.musdb import cached_music, music_split, read_musdb
 from jrsv.data.opensinger import read_opensinger
 from jrsv.data.records import ReadReport, Utterance
+from jrsv.markers import read_marker, write_marker
 
 SR = 16000
 SPLIT_CODE = {"train": 0, "dev": 1, "test": 2}
@@ -126,11 +127,11 @@ def is_done(out: Path, split: str, config: dict) -> bool:
     man, done = out / f"{split}.jsonl", out / f"{split}.done.json"
     if not (man.is_file() and done.is_file()):
         return False
+    d = read_marker(done)
     try:
-        d = json.loads(done.read_text())
         ok = d["config"] == config and d["sha256"] == sha256_file(man)
         rows = read_jsonl(str(man)) if ok else []
-    except (ValueError, KeyError, OSError):
+    except (ValueError, KeyError, TypeError, OSError):
         return False
     if ok and config["write_wav"]:
         ok = all((out / r["wav"]["mixture"]).is_file() for r in rows)
@@ -172,9 +173,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             {"untranscribed": rep.untranscribed, "missing_audio": rep.missing_audio,
              "bad": rep.bad}, ensure_ascii=False, indent=1).encode())
         atomic_write_bytes(out / f"{split}.jsonl", data)
-        atomic_write_bytes(out / f"{split}.done.json", json.dumps(
-            {"config": cfg, "sha256": hashlib.sha256(data).hexdigest(), "n": len(rows)},
-            sort_keys=True).encode())
+        write_marker(out / f"{split}.done.json",
+                     {"config": cfg, "sha256": hashlib.sha256(data).hexdigest(), "n": len(rows)})
         counts = {r: sum(1 for x in rows if x["overlap"] == r) for r in RATIOS}
         print(f"dtssvd.build: {split}: {len(rows)} mixtures {counts}; skipped "
               f"{rep.summary()}", file=sys.stderr)

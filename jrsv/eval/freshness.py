@@ -7,12 +7,11 @@ the current one, and it is newer than every ``model.pt`` it was computed from.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from jrsv.atomic import atomic_write_text
 from jrsv.eval.scores import read_score
+from jrsv.markers import read_marker, write_marker
 
 
 def done_path(score_path: Path) -> Path:
@@ -26,10 +25,10 @@ def is_up_to_date(score_path: Path, config: dict[str, Any], weights: Iterable[Pa
         return False
     try:
         read_score(score_path)
-        recorded = json.loads(marker.read_text())
     except (ValueError, OSError):
         return False
-    if not isinstance(recorded, dict) or recorded.get("config") != config:
+    recorded = read_marker(marker)
+    if recorded is None or recorded.get("config") != config:
         return False
     mtime = score_path.stat().st_mtime
     for w in weights:
@@ -41,5 +40,4 @@ def is_up_to_date(score_path: Path, config: dict[str, Any], weights: Iterable[Pa
 def write_done(score_path: Path, config: dict[str, Any], models: dict[str, str]) -> None:
     """Record the config a score file was computed with (atomic)."""
     marker = done_path(score_path)
-    atomic_write_text(marker, json.dumps({"config": config, "models": models}, indent=1,
-                                         sort_keys=True))
+    write_marker(marker, {"config": config, "models": models})

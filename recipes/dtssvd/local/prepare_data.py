@@ -23,6 +23,7 @@ from jrsv.data.manifest import dumps_jsonl
 from jrsv.data.musdb import music_split, read_musdb
 from jrsv.data.opensinger import read_opensinger
 from jrsv.data.records import ReadReport, Utterance
+from jrsv.markers import read_marker, write_marker
 
 SPLITS = ("train", "dev", "test")
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     marker = src / "done.json"
     config = {"aishell": str(Path(aishell).resolve()), "opensinger": str(Path(opensinger).resolve()),
               "musdb": str(Path(musdb).resolve()), "version": 1}
-    if not a.force and marker.is_file() and json.loads(marker.read_text()).get("config") == config:
+    if not a.force and (read_marker(marker) or {}).get("config") == config:
         print(f"prepare_data: {src} is up to date, skipping", file=sys.stderr)
         return 0
     src.mkdir(parents=True, exist_ok=True)
@@ -84,11 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     empty = [k for k, n in counts.items() if n == 0]
-    atomic_write_bytes(marker, json.dumps({"config": config, "counts": counts,
-                                           "report": {"untranscribed": rep.untranscribed,
-                                                      "missing_audio": rep.missing_audio,
-                                                      "bad": rep.bad}},
-                                          ensure_ascii=False, indent=1).encode())
+    write_marker(marker, {"config": config, "counts": counts,
+                          "report": {"untranscribed": rep.untranscribed,
+                                     "missing_audio": rep.missing_audio, "bad": rep.bad}})
     print(f"prepare_data: {json.dumps(counts)}; skipped {rep.summary()}", file=sys.stderr)
     for b in rep.bad:
         print(f"  skipped: {b}", file=sys.stderr)
