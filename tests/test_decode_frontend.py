@@ -83,3 +83,20 @@ def test_bad_frontend_is_one_clear_error(model_dir, changes, message):
     with pytest.raises(ModelDirError, match=message) as e:
         Transcriber(model_dir)
     assert str(model_dir) in str(e.value)
+
+
+def test_live_decoder_builds_its_stft_from_the_model_frontend(model_dir):
+    """The live decoder (jrsv decode -, jrsv serve) takes the same frontend as the file decoder:
+    STFT geometry, window sizes in frames and caption times at the model's frame rate."""
+    from jrsv.decode.live import LiveConfig, LiveDecoder
+    _set_frontend(model_dir, hop_length=128, win_length=800)
+    tr = Transcriber(model_dir, config=DecodeConfig(min_confidence=0.0))
+    cfg = LiveConfig(min_confidence=0.0)
+    dec = LiveDecoder(tr.engine, cfg)
+    assert (dec.stft.hop, dec.stft.n_fft) == (128, 1024)
+    assert dec.frontend.frames_per_sec == 125.0
+    assert dec._partial_frames == round(cfg.partial_sec * 125)
+    assert all(s.frontend == dec.frontend for s in dec.segmenters.values())
+    events = dec.push(tone(3.0)) + dec.finish()
+    for e in events:
+        assert 0 <= e.start <= e.end <= 3.0 + 1e-6

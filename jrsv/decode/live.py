@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from jrsv.constants import DEFAULT_STFT, StftFrontend
 from jrsv.decode.audio_stream import SAMPLE_RATE, AudioError, MonoResampler
 from jrsv.decode.engine import TRACKS, DecodeEngine
 from jrsv.decode.pipeline import FRAMES_PER_SEC, DEFAULT_MIN_CONFIDENCE
 from jrsv.decode.live_windows import ContextWindows
 from jrsv.decode.stft_stream import StreamingStft
-from jrsv.decode.stitching import FRAME_SEC, PieceTokens, owned_tokens
+from jrsv.decode.stitching import PieceTokens, owned_tokens
 from jrsv.decode.vad import AsrPiece, TrackSegmenter, VadConfig
 
 
@@ -40,8 +41,8 @@ class LiveConfig:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # gate of final (and partial) captions
     vad: VadConfig = field(default_factory=VadConfig)
 
-    def frames(self, sec: float) -> int:
-        return round(sec * FRAMES_PER_SEC)
+    def frames(self, sec: float, frames_per_sec: float = FRAMES_PER_SEC) -> int:
+        return round(sec * frames_per_sec)
 
 
 @dataclass
@@ -78,11 +79,13 @@ class LiveDecoder:
         self.engine, self.config = engine, config or LiveConfig()
         c = self.config
         self.resample = MonoResampler(sample_rate)
-        self.stft = StreamingStft()
-        self.windows = ContextWindows(c.frames(c.hop_sec), c.frames(c.context_sec),
-                                      c.frames(c.lookahead_sec))
-        self.segmenters = {t: TrackSegmenter(t, c.vad) for t in TRACKS}
-        self._partial_frames = max(1, c.frames(c.partial_sec))
+        self.frontend: StftFrontend = getattr(engine, "frontend", DEFAULT_STFT)  # the model's STFT
+        fps = self.frontend.frames_per_sec
+        self.stft = StreamingStft.from_frontend(self.frontend)
+        self.windows = ContextWindows(c.frames(c.hop_sec, fps), c.frames(c.context_sec, fps),
+                                      c.frames(c.lookahead_sec, fps))
+        self.segmenters = {t: TrackSegmenter(t, c.vad, self.frontend) for t in TRACKS}
+        self._partial_frames = max(1, c.frames(c.partial_sec, fps))
         self._partial_wait = {t: self._partial_frames for t in TRACKS}  # frames, adaptive
         self._last_partial: dict[str, tuple[str, int, str]] = {}  # track -> (id, frame, text)
         self._shown: set[str] = set()   # ids with a partial on screen and no final yet
@@ -163,7 +166,8 @@ class LiveDecoder:
                 hyps += self.engine.recognize([p.mag for p in pieces], track=f"{t}.{kind}")
                 if kind == "partial":
                     cost = (time.perf_counter() - t0) * self.config.partial_cost
-                    self._partial_wait[t] = max(self._partial_frames, self.config.frames(cost))
+                    self._partial_wait[t] = max(self._partial_frames,
+                                                 self.config.frames(cost, self.frontend.frames_per_sec))
             for (kind, piece), hyp in zip(group, hyps):
                 ev = self._event(kind, piece, hyp)
                 if ev is not None:
@@ -178,8 +182,9 @@ class LiveDecoder:
         text = self.engine.text([t.token for t in toks]).strip() if toks else ""
         if conf < self.config.min_confidence:
             text = ""
-        start = round(piece.own_start * FRAME_SEC, 3)
-        end = round(min(piece.own_end * FRAME_SEC, self.seconds), 3)
+        fs = self.frontend.frame_sec
+        start = round(piece.own_start * fs, 3)
+        end = round(min(piece.own_end * fs, self.seconds), 3)
         if kind == "partial":
             last = self._last_partial.get(piece.track)
             self._last_partial[piece.track] = (cid, piece.own_end, text)
