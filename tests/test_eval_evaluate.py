@@ -104,6 +104,19 @@ def test_full_run_scores_skip_and_rerun(setup, capsys):
                 assert c["ref"] == len(split_text(row[track]["text"])) > 0
                 assert c["err"] == c["sub"] + c["del"] + c["ins"]
                 assert s.per_overlap[o][track] == pytest.approx(100.0 * c["err"] / c["ref"])
+        # per voice: every test speaker / singer; with one row per overlap (as here) a voice's
+        # score is the pooled CER (mean SDRi) of the overlaps its rows are in
+        for track in ("speech", "singing"):
+            assert set(s.per_voice[track]) == {r[track]["speaker"] for r in rows}, sys_.stem
+            for v, got in s.per_voice[track].items():
+                keys = [f"{r['overlap']:.1f}" for r in rows if r[track]["speaker"] == v]
+                if s.metric == "cer":
+                    err, ref = (sum(s.counts[k][track][f] for k in keys) for f in ("err", "ref"))
+                    assert got == pytest.approx(100.0 * err / ref)
+                else:
+                    assert got == pytest.approx(np.mean([s.per_overlap[k][track] for k in keys]))
+            pick = min if s.metric == "sdri" else max
+            assert s.worst_voice(track)[1] == pick(s.per_voice[track].values())
         if s.table == 1:
             assert set(s.unmixed) == {"speech", "singing"}
             u = s.counts["unmixed"]["speech"]

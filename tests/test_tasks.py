@@ -167,3 +167,25 @@ def test_bench_padding_on_recipe_data(work, tmp_path, capsys):
     assert res["2"]["padding"] <= res["0"]["padding"] and res["2"]["examples_per_s"] > 0
     assert main(["bench-padding", "--config", str(conf), "--data", str(work / "data"),
                  "--bucket-batches", "x"]) == 2
+
+
+def test_bench_train_amp_on_recipe_data(work, tmp_path, capsys):
+    """jrsv bench-train: the same JRSV batches train under each train.amp setting; ratios against
+    the first; a bad setting is a one-line error."""
+    from jrsv.bin.main import main
+
+    mconf = _tiny_conf("mtass", work / "data")
+    mtask, _, _, _ = build_task(mconf)
+    save_model_dir(mtask.export_model(), tmp_path / "mtass" / "final")
+    conf = tmp_path / "jrsv.yaml"
+    conf.write_text(yaml.safe_dump(_tiny_conf("jrsv", work / "data", mode="fd",
+                                              mtass_dir=str(tmp_path / "mtass"))))
+    rc = main(["bench-train", "--config", str(conf), "--data", str(work / "data"),
+               "--amp", "none,bf16", "--steps", "1", "--rounds", "1"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["amp"]) == {"none", "bf16"} and out["amp"]["none"]["speedup_vs_first"] == 1.0
+    assert out["audio_s_per_step"] > 0 and out["amp"]["bf16"]["examples_per_s"] > 0
+    assert main(["bench-train", "--config", str(conf), "--data", str(work / "data"),
+                 "--amp", "fp8"]) == 2
+    assert "train.amp must be" in capsys.readouterr().err

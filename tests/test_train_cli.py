@@ -89,3 +89,27 @@ def test_nonfinite_loss_skipped(tmp_path):
     tr.train()
     assert tr.skipped == 1 and tr.step == 4
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("amp,expect", [("bf16", torch.bfloat16), ("none", None), ("fp16", None)])
+def test_cpu_autocast(tmp_path, amp, expect):
+    """train.amp=bf16 autocasts on CPU too (matmuls in bf16); fp16 needs CUDA, so fp32 on CPU."""
+    from jrsv.train.toy import ToyRegressor, build_loaders
+    from jrsv.train.trainer import Trainer
+    from jrsv.train.ddp import DistInfo
+
+    seen = []
+
+    class Probe(ToyRegressor):
+        def forward(self, batch):
+            seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+            return super().forward(batch)
+
+    model = Probe()
+    train, valid = build_loaders(CONF, model, DistInfo())
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    tr = Trainer(model, opt, None, train, valid,
+                 {"model_dir": str(tmp_path), "max_epochs": 1, "amp": amp})
+    tr.train()
+    assert seen and set(seen) == {expect}
+    assert all(torch.isfinite(p).all() for p in model.parameters())

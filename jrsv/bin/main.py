@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("jrsv.bin.export", "export the separator and ASR encoder+CTC (TorchScript)"),
     "curves": ("jrsv.bin.curves", "learning curves (loss, dev CER vs steps and hours) as a PNG"),
     "bench-padding": ("jrsv.bin.bench_padding", "ASR batch padding and throughput with/without length bucketing"),
+    "bench-train": ("jrsv.bin.bench_train", "training-step throughput of a config under train.amp settings"),
     "serve": ("jrsv.bin.serve", "live captioning server: websocket, HTTP and a caption page"),
     "score": ("jrsv.bin.score", "CER of jrsv decode transcripts of a DTSSVD list (a Table 4 row)"),
 }

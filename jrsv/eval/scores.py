@@ -6,7 +6,9 @@ Schema (``exp/scores/<table>_<system>.json``)::
      "per_overlap": {"0.0": {"speech": 48.1, "singing": 245.7}, ...},
      "unmixed": {"speech": 6.3, "singing": 88.2},      # Table 1 only, optional
      "counts": {"0.0": {"speech": {"err": 10, "ref": 200}, ...}},
-     "command": "the command line that produced it"}
+     "command": "the command line that produced it",
+     "per_voice": {"speech": {"S0764": 7.9, ...}, "singing": {...}}}  # optional: per speaker /
+                                                       # singer over all the mixtures
 
 CER values are percentages (they count insertions, so they can exceed 100); SDRi in dB.
 """
@@ -30,6 +32,17 @@ class ScoreFile:
     unmixed: dict[str, float] | None = None
     counts: dict = field(default_factory=dict)
     command: str = ""
+    per_voice: dict[str, dict[str, float]] | None = None  # {track: {speaker/singer: score}}
+
+    def worst_voice(self, track: str) -> tuple[str, float] | None:
+        """(voice, score) of the worst speaker / singer on ``track``: the highest CER or the
+        lowest SDRi; None without a per-voice breakdown."""
+        per = (self.per_voice or {}).get(track)
+        if not per:
+            return None
+        pick = min if self.metric == "sdri" else max
+        voice = pick(per, key=per.get)
+        return voice, per[voice]
 
     def average(self, track: str) -> float:
         """Mean over the overlap ratios present (the paper's "Avg." column)."""

@@ -5,11 +5,13 @@ can exceed 100 %). Reference and hypothesis are both normalised by
 :func:`jrsv.asr.tokenizer.split_text` (one token per CJK character, spaces removed, Latin words
 whole and upper-cased), so the CER is over the tokens the ASR units are built from.
 :class:`SdriTally`: mean BSS-eval SDR improvement per (overlap, track), silent references skipped.
+Both also keep each row's result, so :meth:`per_voice` can break a score down by speaker / singer
+(which voice a separator routes to the wrong track, which voice a recogniser fails on).
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 
@@ -19,6 +21,14 @@ from jrsv.eval.scores import cer_from_counts
 from jrsv.separation.metrics import sdr
 
 UNMIXED = "unmixed"
+
+Voices = Mapping[str, Mapping[str, str]]  # row id -> {track: voice (speaker / singer id)}
+
+
+def voices_of(rows: Sequence[Mapping]) -> dict[str, dict[str, str]]:
+    """DTSSVD manifest rows -> {row id: {"speech": speaker, "singing": singer}}."""
+    return {r["id"]: {t: r[t]["speaker"] for t in ("speech", "singing") if "speaker" in r.get(t, {})}
+            for r in rows}
 
 
 def hypothesis_text(tokens: Sequence[int], units: Sequence[str] | CharTokenizer) -> str:
@@ -39,6 +49,7 @@ class CerTally:
         self.tokenizer = None if units is None else CharTokenizer(self.units)
         self.counts: dict[str, dict[str, ErrorCounts]] = {}
         self.lines: list[str] = []
+        self.rows: list[tuple[str, str, str, ErrorCounts]] = []  # (key, track, utt_id, counts)
 
     def add(self, key: str, track: str, utt_id: str, ref_text: str,
             tokens: Sequence[int]) -> ErrorCounts:
@@ -52,6 +63,7 @@ class CerTally:
         c = align_counts(split_text(ref_text), split_text(hyp))
         per = self.counts.setdefault(key, {})
         per[track] = per.get(track, ErrorCounts()) + c
+        self.rows.append((key, track, utt_id, c))
         self.lines.append(f"{utt_id}\t{key}\t{track}\terr={c.errors}\tref={c.ref_len}\t"
                           f"REF: {ref_text}\tHYP: {hyp}")
         return c
@@ -70,6 +82,18 @@ class CerTally:
     def per_overlap(self) -> dict[str, dict[str, float]]:
         return {k: self.cer(k) for k in sorted(self.counts) if k != UNMIXED}
 
+    def per_voice(self, voices: Voices, key: str | None = None) -> dict[str, dict[str, float]]:
+        """{track: {voice: CER %}} over the mixtures (``key`` None: every key but "unmixed")
+        or over one key; rows whose id has no voice in ``voices`` are left out."""
+        sums: dict[str, dict[str, ErrorCounts]] = {}
+        for k, track, utt, c in self.rows:
+            if (k == key if key is not None else k != UNMIXED) and track in voices.get(utt, {}):
+                per = sums.setdefault(track, {})
+                v = voices[utt][track]
+                per[v] = per.get(v, ErrorCounts()) + c
+        return {t: {v: 100.0 * c.errors / max(c.ref_len, 1) for v, c in sorted(per.items())}
+                for t, per in sorted(sums.items())}
+
 
 class SdriTally:
     """Per-utterance SDR(ref, est) - SDR(ref, mixture), averaged per (overlap, track).
@@ -82,6 +106,7 @@ class SdriTally:
         self.values: dict[str, dict[str, list[float]]] = {}
         self.sdrs: dict[str, dict[str, list[float]]] = {}
         self.skipped: dict[str, dict[str, int]] = {}
+        self.rows: list[tuple[str, str, str, float]] = []  # (key, track, utt_id, SDRi dB)
         self.mix_cache = {} if mix_cache is None else mix_cache
 
     def add(self, key: str, track: str, utt_id: str, ref: torch.Tensor, est: torch.Tensor,
@@ -99,7 +124,18 @@ class SdriTally:
             return math.nan
         self.values.setdefault(key, {}).setdefault(track, []).append(s_est - s_mix)
         self.sdrs.setdefault(key, {}).setdefault(track, []).append(s_est)
+        self.rows.append((key, track, utt_id, s_est - s_mix))
         return s_est - s_mix
+
+    def per_voice(self, voices: Voices, key: str | None = None) -> dict[str, dict[str, float]]:
+        """{track: {voice: mean SDRi dB}} over every key (or one); silent references and rows
+        without a voice in ``voices`` are left out."""
+        vals: dict[str, dict[str, list[float]]] = {}
+        for k, track, utt, v in self.rows:
+            if (key is None or k == key) and track in voices.get(utt, {}):
+                vals.setdefault(track, {}).setdefault(voices[utt][track], []).append(v)
+        return {t: {v: sum(x) / len(x) for v, x in sorted(per.items())}
+                for t, per in sorted(vals.items())}
 
     def per_overlap(self) -> dict[str, dict[str, float]]:
         """{overlap: {track: mean SDRi dB}}."""

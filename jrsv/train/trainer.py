@@ -27,7 +27,8 @@ DEFAULTS: dict[str, Any] = {
                               # a new budget (fits a job into a time-limited GPU lease)
     "accum_grad": 1,          # micro-batches per optimizer step
     "grad_clip": 5.0,         # max grad norm (0 = no clipping); MTASS recipes use 20
-    "amp": "none",            # none | bf16 | fp16 (CUDA only; CPU always fp32)
+    "amp": "none",            # none | bf16 | fp16: autocast; bf16 also on CPU (1.3-1.45x faster
+                              # JRSV steps on a Zen 4 with avx512_bf16), fp16 CUDA only
     "log_interval": 20,       # steps between tensorboard/tqdm updates
     "valid_interval": 0,      # steps between validations (0 = at each epoch end only)
     "save_interval": 0,       # steps between extra checkpoints (0 = at validations only)
@@ -57,6 +58,24 @@ def _scalar(v: Any) -> float | None:
     if isinstance(v, (int, float)):
         return float(v)
     return None
+
+
+def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """``train.amp`` -> the autocast dtype on ``device`` (None = fp32): bf16 on CUDA and CPU,
+    fp16 on CUDA only (it needs the GradScaler); other devices train in fp32."""
+    amp = str(amp).lower()
+    if amp not in ("none", "bf16", "fp16"):
+        raise ValueError(f"train.amp must be none|bf16|fp16, got {amp!r}")
+    if device.type not in ("cuda", "cpu") or (amp == "fp16" and device.type != "cuda"):
+        return None
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """The training forward's autocast context (a no-op for ``dtype`` None)."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 class Trainer:
@@ -92,13 +111,8 @@ class Trainer:
         self.model_dir = self.conf["model_dir"]
         self.info = dist_info or DistInfo(device=next(model.parameters()).device)
         self.device = self.info.device
-        amp = str(self.conf["amp"]).lower()
-        if self.device.type != "cuda":
-            amp = "none"
-        if amp not in ("none", "bf16", "fp16"):
-            raise ValueError(f"train.amp must be none|bf16|fp16, got {amp!r}")
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+        self.amp_dtype = amp_dtype(self.conf["amp"], self.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.skipped = 0          # non-finite losses / grad norms skipped
         self._t_start: float | None = None  # set by train(): the max_minutes clock
@@ -221,9 +235,7 @@ class Trainer:
 
     # ----------------------------------------------------------------- loop
     def _autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+        return autocast(self.device, self.amp_dtype)
 
     def _done(self, after_step: bool = False) -> bool:
         """``max_steps``/``max_epochs`` reached; after an optimizer step also ``max_minutes``

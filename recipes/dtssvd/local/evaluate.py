@@ -46,7 +46,7 @@ from jrsv.eval.freshness import is_up_to_date, write_done
 from jrsv.eval.passes import (cascade_pass, direct_asr_pass, example_magnitudes, example_row,
                               jrsv_pass, separation_pass)
 from jrsv.eval.scores import ScoreFile, read_score, write_score
-from jrsv.eval.tally import UNMIXED
+from jrsv.eval.tally import UNMIXED, voices_of
 from jrsv.model_io import ModelDirError, load_model_dir, read_config
 from jrsv.nn.frontend import Stft
 
@@ -163,12 +163,15 @@ class ModelPool:
                 raise ModelDirError(path, f"mtass input_dim {dim} != {bins} STFT bins")
 
 
-def score_from_tally(system: System, tally, command: str) -> ScoreFile:
+def score_from_tally(system: System, tally, command: str, voices=None) -> ScoreFile:
+    """The score file of one system; ``voices`` (row id -> {track: speaker / singer}) adds the
+    per-voice breakdown over the mixtures."""
     unmixed = tally.cer(UNMIXED) if system.table == 1 else None
     return ScoreFile(table=system.table, system=system.name,
                      metric="sdri" if system.table == 2 else "cer",
                      per_overlap=tally.per_overlap(), unmixed=unmixed or None,
-                     counts=tally.count_dict(), command=command)
+                     counts=tally.count_dict(), command=command,
+                     per_voice=tally.per_voice(voices) if voices else None)
 
 
 def run_system(system: System, pool: ModelPool, evalset: EvalSet, args, mix_cache: dict):
@@ -209,6 +212,10 @@ def format_scores(score: ScoreFile) -> str:
     parts = [f"{o}: {pair(v)}" for o, v in sorted(score.per_overlap.items())]
     if score.unmixed:
         parts.insert(0, f"unmixed: {pair(score.unmixed)}")
+    for track in ("speech", "singing"):
+        worst = score.worst_voice(track)
+        if worst:
+            parts.append(f"worst {track} voice {worst[0]}: {worst[1]:.1f}")
     return "; ".join(parts)
 
 
@@ -352,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.time()
             with torch.inference_mode():
                 tally = run_system(system, pool, evalset, args, mix_cache)
-            score = score_from_tally(system, tally, command)
+            score = score_from_tally(system, tally, command, voices_of(evalset.data.rows))
             write_outputs(out, score, tally, config, {d: str(pool.path(d)) for d in system.dirs})
             written += 1
             log(f"{label}: {score.metric} {format_scores(score)} ({time.time() - t0:.1f} s)")
