@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from jrsv.asr.search import greedy_cer
 from jrsv.constants import NUM_MEL_BINS, TRACKS
 from jrsv.model_registry import check_keys
 from jrsv.nn.frontend import Fbank, LogMagnitude, Stft
@@ -169,7 +170,8 @@ class JRSV(nn.Module):
         batch: mix_mag, speech_mag, singing_mag, [music_mag, mix_phase] (B, T, F); lengths (B,);
         speech_tokens, singing_tokens (B, L) -1-padded; speech_token_lens, singing_token_lens (B,).
         Returns dict(loss, loss_asr, loss_ctc, loss_att[, loss_distil][, loss_mtass, mag, dis,
-        cst]).
+        cst]); in eval mode also cer_speech, cer_singing (CTC greedy, the batch's errors / reference
+        characters).
         """
         lengths = batch["lengths"]
         est = self.separate(batch["mix_mag"], lengths)
@@ -195,6 +197,13 @@ class JRSV(nn.Module):
             res.update(loss_mtass=m["loss"], mag=m["mag"], dis=m["dis"], cst=m["cst"])
             loss = loss + self.mtass_weight * m["loss"]
         res["loss"] = loss
+        if not self.training:  # validation: the dev CER of each track (CTC greedy)
+            b = lengths.shape[0]
+            for i, t in enumerate(TRACKS):
+                part = slice(i * b, (i + 1) * b)
+                res[f"cer_{t}"] = greedy_cer(self.asr, out["encoder_out"][part],
+                                             out["encoder_lens"][part], batch[f"{t}_tokens"],
+                                             batch[f"{t}_token_lens"])
         return {k: v for k, v in res.items() if v is not None}
 
     @torch.no_grad()

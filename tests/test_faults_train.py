@@ -112,3 +112,30 @@ def test_progress_lines_without_a_terminal(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stderr.splitlines() if l.startswith("train epoch 0: ")]
     assert len(lines) >= 5 and "/6 step" in lines[-1] and "elapsed" in lines[-1], r.stderr
+
+
+@pytest.mark.parametrize("sig,rc", [(signal.SIGTERM, 128 + 15), (signal.SIGINT, 130)])
+def test_signal_saves_the_step_in_flight_and_rerun_resumes_there(tmp_path, sig, rc):
+    """No periodic checkpoints at all (save/valid interval 0): a SIGTERM (a scheduler's
+    preemption) or Ctrl-C still loses no step: the trainer finishes the step, saves it, stops
+    with 128 + signal; a rerun starts from that step."""
+    conf = _conf(tmp_path, max_steps=100000, save_interval=0, valid_interval=0,
+                 progress_interval=0, average_best=0)
+    model_dir = tmp_path / "m"
+    proc = subprocess.Popen(jrsv_cmd("train", "--config", conf, "--model-dir", str(model_dir)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env1())
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("train epoch 0: 5/100000 step"):
+            break
+    proc.send_signal(sig)
+    err = "".join(seen) + proc.stderr.read()
+    assert proc.wait(timeout=60) == rc, err
+    assert "Traceback" not in err and "resumes it" in err.strip().splitlines()[-1]
+    step = find_latest(str(model_dir))[1]["step"]
+    assert step >= 5, err
+    assert leftovers(model_dir) == []
+    conf2 = _conf(tmp_path, max_steps=step + 2, save_interval=0, valid_interval=0, average_best=0)
+    assert train_main(["--config", conf2, "--model-dir", str(model_dir)]) == 0
+    assert [s for s, _ in list_checkpoints(str(model_dir))][-2:] == [step, step + 2]

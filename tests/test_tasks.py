@@ -189,3 +189,29 @@ def test_bench_train_amp_on_recipe_data(work, tmp_path, capsys):
     assert main(["bench-train", "--config", str(conf), "--data", str(work / "data"),
                  "--amp", "fp8"]) == 2
     assert "train.amp must be" in capsys.readouterr().err
+
+
+def test_jrsv_validation_reports_each_tracks_greedy_cer(work, tmp_path):
+    """In eval mode JRSV.forward adds cer_speech / cer_singing; each equals the CER of that
+    track's hypotheses from the inference path (JRSV.transcribe, CTC greedy)."""
+    from jrsv.asr.cer import corpus_cer
+
+    mtask, _, _, _ = build_task(_tiny_conf("mtass", work / "data"))
+    save_model_dir(mtask.export_model(), tmp_path / "mtass" / "final")
+    task, _, valid, collate = build_task(_tiny_conf("jrsv", work / "data", mode="fd",
+                                                    mtass_dir=str(tmp_path / "mtass")))
+    batch = collate([valid[i] for i in range(3)])
+    task.train()
+    assert not any(k.startswith("cer_") for k in task(batch))
+    task.eval()
+    with torch.no_grad():
+        out = task(batch)
+        mix_mag, _ = task.stft.magnitude_phase(batch["mixture"])
+        from jrsv.tasks import common
+        hyps = task.model.transcribe(mix_mag, common.stft_frames(batch["wav_lens"]),
+                                     mode="ctc_greedy_search")
+    for t in ("speech", "singing"):
+        toks, lens = batch[f"{t}_tokens"], batch[f"{t}_token_lens"]
+        want = corpus_cer([(toks[b, :int(n)].tolist(), h.tokens)
+                           for b, (n, h) in enumerate(zip(lens, hyps[t]))]).cer
+        assert float(out[f"cer_{t}"]) == pytest.approx(want), t

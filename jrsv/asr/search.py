@@ -54,6 +54,19 @@ def ctc_greedy_search(log_probs: torch.Tensor, lens: torch.Tensor,
     return results
 
 
+def greedy_cer(asr, enc: torch.Tensor, enc_lens: torch.Tensor, tokens: torch.Tensor,
+               token_lens: torch.Tensor) -> torch.Tensor:
+    """CTC greedy CER of a batch (the dev CER of the learning curves): ``asr`` a U2 model (its
+    ``ctc``), enc (B, T', D), enc_lens (B,), tokens (B, L), token_lens (B,) -> () tensor,
+    errors / reference tokens of the whole batch."""
+    from jrsv.asr.cer import corpus_cer
+
+    hyps = ctc_greedy_search(asr.ctc.log_softmax(enc), enc_lens)
+    counts = corpus_cer([(tokens[b, :int(n)].tolist(), h.tokens)
+                         for b, (n, h) in enumerate(zip(token_lens, hyps))])
+    return enc.new_tensor(counts.cer)
+
+
 def _log_add2(a: float, b: float) -> float:
     """``log_add(a, b)`` for two floats (the same arithmetic, without the generic overhead)."""
     if a < b:

@@ -108,12 +108,17 @@ def run(conf: dict[str, Any], model_dir: str, resume: str = "auto",
                 export_final(model, conf, model_dir, avg)
             else:
                 export_final(model, conf, model_dir, ddp.unwrap(wrapped).state_dict())
-            if trainer.timed_out:  # final/ is usable; a rerun resumes towards max_steps
+            if trainer.stop_signal:  # final/ is usable; a rerun resumes from the checkpoint
+                log.info("%s: stopped by signal %d at step %d (checkpoint saved); run again to "
+                         "go on", model_dir, trainer.stop_signal, trainer.step)
+            elif trainer.timed_out:  # final/ is usable; a rerun resumes towards max_steps
                 log.info("%s: stopped at train.max_minutes (step %d); run again to go on",
                          model_dir, trainer.step)
             else:
                 write_done(model_dir, final)
         ddp.barrier()
+        if trainer.stop_signal:
+            raise SystemExit(128 + trainer.stop_signal)
         return final
     finally:
         ddp.cleanup()

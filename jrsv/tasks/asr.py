@@ -11,9 +11,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from jrsv.asr.cer import corpus_cer
 from jrsv.asr.model import U2ASR
-from jrsv.asr.search import ctc_greedy_search
+from jrsv.asr.search import greedy_cer
 from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.constants import SAMPLE_RATE
 from jrsv.data.audio import AudioError
@@ -51,14 +50,6 @@ class UtteranceDataset(Dataset):
             self.skipped.append(str(e))
             wav = torch.zeros(8000)
         return {"wav": wav, "tokens": self.tok.encode(u.text), "id": u.id}
-
-
-def greedy_cer(asr: U2ASR, enc: torch.Tensor, enc_lens: torch.Tensor, tokens: torch.Tensor,
-               token_lens: torch.Tensor) -> torch.Tensor:
-    """CTC greedy CER of a batch: enc (B, T', D), enc_lens (B,), tokens (B, L), token_lens (B,) -> ()."""
-    hyps = ctc_greedy_search(asr.ctc.log_softmax(enc), enc_lens)
-    counts = corpus_cer([(tokens[b, :int(n)].tolist(), h.tokens) for b, (n, h) in enumerate(zip(token_lens, hyps))])
-    return enc.new_tensor(counts.cer)
 
 
 def collate(items: list[dict]) -> dict:

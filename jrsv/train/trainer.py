@@ -7,8 +7,11 @@ ones, see ``jrsv.train.position``), DDP-aware (only rank 0 writes), AMP on CUDA,
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
+import signal
+import threading
 import time
 from typing import Any, Callable, Mapping
 
@@ -18,6 +21,8 @@ from torch.utils.data import DataLoader, IterableDataset
 from jrsv.progress import Progress
 from jrsv.train import checkpoint as ck
 from jrsv.train.ddp import DistInfo, all_reduce_sum, barrier, unwrap
+
+log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
     "max_epochs": 1,          # epochs to run (ignored once max_steps is reached)
@@ -117,6 +122,7 @@ class Trainer:
         self.skipped = 0          # non-finite losses / grad norms skipped
         self._t_start: float | None = None  # set by train(): the max_minutes clock
         self.timed_out = False    # the last train() stopped at max_minutes (no done marker)
+        self.stop_signal = 0      # SIGTERM / SIGINT received: the last train() saved and stopped
         self.metrics: dict[str, float] = {}
         self.metrics_step = -1    # step of the last validation (checkpoint metric only then)
         self._data_state: dict | None = None
@@ -245,12 +251,13 @@ class Trainer:
                 or (after_step and self._out_of_time()))
 
     def _out_of_time(self) -> bool:
-        """``max_minutes`` spent since :meth:`train` began (all ranks agree: rank 0's clock)."""
+        """``max_minutes`` spent since :meth:`train` began, or a stop signal received (all ranks
+        agree: rank 0's clock and signal)."""
         budget = float(self.conf["max_minutes"])
-        if budget <= 0 or self._t_start is None:
+        if (budget <= 0 and not self.stop_signal and self.info.world_size == 1) or self._t_start is None:
             return False
-        late = torch.tensor([1.0 if time.time() - self._t_start >= budget * 60 else 0.0],
-                            device=self.device)
+        over = budget > 0 and time.time() - self._t_start >= budget * 60
+        late = torch.tensor([1.0 if over or self.stop_signal else 0.0], device=self.device)
         if self.info.world_size > 1:
             torch.distributed.broadcast(late, src=0)
         return bool(late.item())
@@ -345,8 +352,32 @@ class Trainer:
                         unit="step" if ms > 0 else "batch",
                         interval=float(self.conf["progress_interval"]))
 
+    def _on_signal(self, signum, frame) -> None:
+        """First SIGTERM / SIGINT: finish the step, save, stop. A second one: stop at once."""
+        if self.stop_signal:
+            raise KeyboardInterrupt(f"signal {signum} received twice")
+        self.stop_signal = signum
+        log.warning("%s: signal %d: saving a checkpoint after this step, then stopping "
+                    "(send it again to stop at once)", self.model_dir, signum)
+
     def train(self) -> str:
-        """Train until ``max_epochs``/``max_steps``/``max_minutes``; returns the final checkpoint's path."""
+        """Train until ``max_epochs``/``max_steps``/``max_minutes``; returns the final checkpoint's path.
+
+        SIGTERM or SIGINT (a scheduler's preemption, Ctrl-C) ends the step in flight, saves a
+        checkpoint (no validation) and returns with ``stop_signal`` set; a rerun resumes from it.
+        """
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            return self._train()
+        finally:
+            for sig, h in handlers.items():
+                signal.signal(sig, h)
+
+    def _train(self) -> str:
+        self.stop_signal = 0
         self._t_start = time.time()
         self._open_writer()
         self.model.train()
@@ -422,7 +453,10 @@ class Trainer:
                 continue
             bar.close()  # stopped mid-epoch at max_steps
             break
-        if last_saved != self.step or (self.valid is not None and self.metrics_step != self.step):
+        if self.stop_signal:
+            if last_saved != self.step:
+                self.save()  # no validation: a preempted job has seconds, not minutes
+        elif last_saved != self.step or (self.valid is not None and self.metrics_step != self.step):
             # the final checkpoint always holds the metric (best-N averaging needs one, also
             # with valid_interval 0 and a save at the last step, and on a rerun after that)
             self._after_validation(self.validate())
