@@ -36,3 +36,20 @@ def test_curves_png_and_json(tmp_path, capsys):
 def test_curves_error_names_the_dir(tmp_path, capsys):
     assert main(["curves", str(tmp_path / "nope"), "--out", str(tmp_path / "x.png")]) == 1
     assert "no tensorboard/ directory" in capsys.readouterr().err
+
+
+def test_curves_jrsv_dev_cer_per_track(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    d = tmp_path / "jrsv_fd"
+    w = SummaryWriter(str(d / "tensorboard"))
+    for step in (750, 1500):
+        w.add_scalar("valid/valid_loss", 50.0 - step / 100, step, walltime=1000.0 + step)
+        w.add_scalar("valid/valid_cer_speech", 0.9 - step / 1e4, step, walltime=1000.0 + step)
+        w.add_scalar("valid/valid_cer_singing", 0.95, step, walltime=1000.0 + step)
+    w.close()
+    js = tmp_path / "c.json"
+    assert main(["curves", str(d), "--out", str(tmp_path / "c.png"), "--json", str(js)]) == 0
+    cur = json.loads(js.read_text())["jrsv_fd"]
+    assert cur["dev_cer_speech"][-1][2] == pytest.approx(0.75) and "dev_cer" not in cur
+    assert [p[0] for p in cur["dev_cer_singing"]] == [750, 1500]

@@ -3,7 +3,7 @@
     jrsv curves exp/asr_multi exp/jrsv_fd --out curves.png [--json curves.json]
 
 Reads each model directory's ``tensorboard/`` event files (``train/loss``, ``valid/valid_loss``,
-``valid/valid_cer``, ``train/steps_per_s``) and draws a 2 x 2 figure: loss and dev CER, each against
+``valid/valid_cer`` or, for JRSV, ``valid/valid_cer_speech`` / ``valid/valid_cer_singing``) and draws a 2 x 2 figure: loss and dev CER, each against
 the training step and against wall-clock hours since the first logged step (pauses between resumed
 runs are left out, so the hours are training time). ``--json`` also writes the numbers.
 """
@@ -20,7 +20,10 @@ from jrsv.atomic import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-TAGS = {"train_loss": "train/loss", "dev_loss": "valid/valid_loss", "dev_cer": "valid/valid_cer"}
+TAGS = {"train_loss": "train/loss", "dev_loss": "valid/valid_loss", "dev_cer": "valid/valid_cer",
+        # JRSV models: one dev CER per track
+        "dev_cer_speech": "valid/valid_cer_speech", "dev_cer_singing": "valid/valid_cer_singing"}
+CER_NAMES = ("dev_cer", "dev_cer_speech", "dev_cer_singing")
 #: a gap between two logged points longer than this is a pause (a killed and resumed run)
 PAUSE_S = 600.0
 
@@ -66,7 +69,7 @@ def plot(curves: Dict[str, Dict[str, Series]], path: str) -> None:
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     for label, cur in curves.items():
-        for row, (metric, names) in enumerate((("loss", ("train_loss", "dev_loss")), ("CER", ("dev_cer",)))):
+        for row, (metric, names) in enumerate((("loss", ("train_loss", "dev_loss")), ("CER", CER_NAMES))):
             for col, x in enumerate((0, 1)):
                 ax = axes[row][col]
                 for name in names:
