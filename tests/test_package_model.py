@@ -21,6 +21,9 @@ def _fake_recipe(tmp: Path) -> tuple[Path, Path]:
     per = {o: {"speech": 50.0, "singing": 60.0} for o in ("0.0", "0.1", "0.3", "0.5", "1.0")}
     write_score(exp / "scores" / "1_asr_multi.json",
                 ScoreFile(1, "multi", "cer", per, unmixed={"speech": 12.5, "singing": 34.5}))
+    write_score(exp / "scores" / "2_mtass_dis_cst.json",
+                ScoreFile(2, "+ L_cst", "sdri", per, per_voice={"speech": {"S1": 9.0, "S2": 4.5},
+                                                               "singing": {"M1": 2.5, "W1": 7.0}}))
     (data / "sources").mkdir(parents=True)
     (data / "sources" / "done.json").write_text(json.dumps({"counts": {"speech_train": 3}}))
     (data / "corpora").mkdir()
@@ -42,6 +45,7 @@ def test_package_writes_provenance_card_and_half_weights(tmp_path, capsys):
     assert "preset `base`, seed 777" in card and "local/train_default_model.sh" in card
     assert "| 1 | multi, clean utterances | % CER |" in card and "12.5 / 34.5" in card
     assert "50.0 / 60.0" in card
+    assert "| 2 | + L_cst | dB SDRi |" in card and "| S2 4.5 / M1 2.5 |" in card  # the worst voices
     load_model_dir(out)  # float16 weights load back
     assert not (tmp_path / "models" / "m.tmp").exists()
 

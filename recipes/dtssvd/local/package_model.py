@@ -45,14 +45,17 @@ def scores_table(score_dir: Path) -> str:
         unit = "dB SDRi" if s.metric == "sdri" else "% CER"
         cells = " | ".join(f"{s.per_overlap.get(o, {}).get('speech', float('nan')):.1f} / "
                            f"{s.per_overlap.get(o, {}).get('singing', float('nan')):.1f}" for o in OVERLAPS)
+        worst = [s.worst_voice(t) for t in ("speech", "singing")]
+        worst_cell = " / ".join(f"{w[0]} {w[1]:.1f}" if w else "" for w in worst) if any(worst) else ""
         rows.append(f"| {s.table} | {s.system} | {unit} | {cells} | "
-                    f"{s.average('speech'):.1f} / {s.average('singing'):.1f} |")
+                    f"{s.average('speech'):.1f} / {s.average('singing'):.1f} | {worst_cell} |")
         if s.unmixed:  # Table 1: the same ASR on the clean, unmixed test utterances
             u = f"{s.unmixed.get('speech', float('nan')):.1f} / {s.unmixed.get('singing', float('nan')):.1f}"
             rows.append(f"| {s.table} | {s.system}, clean utterances | {unit} | "
-                        + " | ".join("" for _ in OVERLAPS) + f" | {u} |")
-    ncol = 3 + len(OVERLAPS) + 1
-    head = "| table | system | metric | " + " | ".join(OVERLAPS) + " | avg |\n" + "|---" * ncol + "|"
+                        + " | ".join("" for _ in OVERLAPS) + f" | {u} | |")
+    ncol = 3 + len(OVERLAPS) + 2
+    head = ("| table | system | metric | " + " | ".join(OVERLAPS)
+            + " | avg | worst voice (speech / singing, over the mixtures) |\n" + "|---" * ncol + "|")
     return head + "\n" + "\n".join(rows)
 
 
