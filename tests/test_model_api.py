@@ -268,3 +268,28 @@ def test_jrsv_asr_init_does_not_depend_on_the_separator():
     torch.manual_seed(5)
     asr = U2ASR.from_config({k: v for k, v in conf.items() if k in U2ASR.CONFIG_KEYS})
     assert all(torch.equal(v, asr.state_dict()[k]) for k, v in jrsv.asr.state_dict().items())
+
+
+def test_average_final_writes_the_model_at_a_chosen_step(tmp_path):
+    """jrsv average --final: a training checkpoint (task weights, ``model.`` prefix for JRSV)
+    -> a model dir with the template's config and units whose weights are the checkpoint's."""
+    from jrsv.bin.average_model import main as average_main
+    from jrsv.train.checkpoint import atomic_save
+
+    model = _models()["jrsv"]
+    template = save_model_dir(model, tmp_path / "final", units=UNITS)
+    task_state = {f"model.{k}": (v + 1 if v.is_floating_point() else v)
+                  for k, v in model.state_dict().items()}
+    task_state["stft.window"] = torch.ones(8)  # the task's own buffers are not the model's
+    atomic_save({"model": task_state, "step": 7, "metrics": {}}, str(tmp_path / "step_00000007.pt"))
+    out = tmp_path / "final_step7"
+    assert average_main(["--dst", str(tmp_path / "avg.pt"), "--final", str(out), "--template",
+                         str(template), str(tmp_path / "step_00000007.pt")]) == 0
+    got = load_model_dir(out)
+    assert read_units(out) == UNITS and got.to_config() == model.to_config()
+    for k, v in got.state_dict().items():
+        assert torch.equal(v, task_state[f"model.{k}"]), k
+    # a checkpoint of another model is a one-line error
+    atomic_save({"model": {"w": torch.ones(2)}}, str(tmp_path / "step_00000008.pt"))
+    assert average_main(["--dst", str(tmp_path / "b.pt"), "--final", str(tmp_path / "bad"),
+                         "--template", str(template), str(tmp_path / "step_00000008.pt")]) == 1
