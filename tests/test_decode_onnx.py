@@ -108,16 +108,16 @@ def test_cli_decode_backend_onnx(model_dir, tmp_path, capsys, monkeypatch):
 @needs_tools
 def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     """The bundled model on the demo's sample stream (test split): ORT fp32 gives the torch
-    backend's tokens; on a stream of 12 dev mixtures int8 stays within 1 CER point of torch."""
+    backend's tokens; on a stream of 12 dev mixtures int8 stays within 1 CER point of torch.
+    The confidence gate is off: the backends are compared on every segment (with the session-7
+    model's gate 0.15 no segment of this `tiny`-preset stream passes)."""
     from jrsv.asr.cer import align_counts
     from dtssvd.corpora import ensure_corpora
     from jrsv.eval.sample_stream import build_stream, corpus_of
-    from jrsv.decode.pipeline import model_min_confidence
-    from jrsv.model_io import read_config
     tmp = tmp_path_factory.mktemp("corpora")
     _, seed = corpus_of(DEFAULT_MODEL)
     ensure_corpora(tmp / "c", "tiny", seed)
-    cfg = DecodeConfig(min_confidence=model_min_confidence(read_config(DEFAULT_MODEL)))
+    cfg = DecodeConfig(min_confidence=0.0)  # backends compared on every segment, gate off
     export = ensure_export(DEFAULT_MODEL, tmp / "onnx")
     torch_tr = Transcriber.from_engine(DecodeEngine.from_model_dir(DEFAULT_MODEL), cfg)
     fp32 = Transcriber.from_engine(OnnxDecodeEngine(export, threads=1), cfg)
