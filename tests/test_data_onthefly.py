@@ -106,3 +106,41 @@ def test_set_position_with_two_workers_resumes_the_same_stream(tmp_path):
     assert got == ref[3:]
     with pytest.raises(ValueError, match="outside epoch"):
         ds.set_position(0, 13)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_ddp_shards_interleave_to_the_single_process_stream(tmp_path, workers):
+    """set_shard(rank, 2): rank r reads blocks r, r+2, ...; optimizer step j of both ranks together
+    is blocks 2j and 2j+1 of the one-process stream, each rank makes only its own examples, and
+    set_position(e, steps * block * world) resumes both ranks exactly (trainer under DDP)."""
+    ref = [_key(e) for e in _ds(tmp_path, preload=True, block=2)]
+
+    def rank_batches(rank, start=0):
+        ds = _ds(tmp_path, preload=True, block=2)
+        ds.set_shard(rank, 2)
+        ds.set_position(0, start)
+        out = [[(b["index"][j].item(), float(b["mixture"][j].sum()), b["speech_text"][j])
+                for j in range(b["index"].shape[0])]
+               for b in DataLoader(ds, batch_size=2, num_workers=workers)]
+        assert len(ds) == 6  # 12 examples in 6 blocks: 3 per rank
+        return out
+
+    r0, r1 = rank_batches(0), rank_batches(1)
+    assert len(r0) == len(r1) == 3
+    assert [k for j in range(3) for k in r0[j] + r1[j]] == ref
+    # resume after one step of both ranks (2 batches x 2 examples): the rest of each shard
+    assert rank_batches(0, start=4) == r0[1:] and rank_batches(1, start=4) == r1[1:]
+    with pytest.raises(ValueError, match="outside a world"):
+        _ds(tmp_path).set_shard(2, 2)
+
+
+def test_shard_lengths_sum_to_the_epoch(tmp_path):
+    for epoch_size, block, world in [(12, 2, 2), (13, 2, 2), (13, 3, 4), (5, 4, 3)]:
+        ds = _ds(tmp_path, preload=True, block=block)
+        ds.epoch_size = epoch_size
+        lens = []
+        for r in range(world):
+            ds.set_shard(r, world)
+            lens.append(len(ds))
+            assert len(ds) == sum(1 for _ in ds._indices())
+        assert sum(lens) == epoch_size

@@ -48,7 +48,7 @@ def _asr(input_dim: int) -> U2ASR:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """DATA/dtssvd/test.jsonl (5 rows, one per overlap) and EXP/<model>/final for all 9 models."""
+    """DATA/dtssvd/test.jsonl (5 rows, one per overlap) and EXP/<model>/final for all 10 models."""
     root = tmp_path_factory.mktemp("eval")
     rng = np.random.default_rng(0)
     c = root / "corpora"
@@ -68,6 +68,8 @@ def setup(tmp_path_factory):
     for m in ("t", "f", "fd"):
         save_model_dir(JRSV(MTASS(**MT), _asr(513), mode=m), exp / f"jrsv_{m}" / "final",
                        units=UNITS)
+    save_model_dir(JRSV(MTASS(**MT), _asr(513), mode="fd"), exp / "jrsv_fd_more" / "final",
+                   units=UNITS)
     return root, data, exp
 
 

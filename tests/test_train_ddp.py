@@ -73,3 +73,27 @@ def test_torchrun_two_cpu_ranks(tmp_path):
         torch.testing.assert_close(state["model"][k], w0[k])
     assert "valid_loss" in state["metrics"] and is_done(model_dir)
     assert os.path.exists(os.path.join(model_dir, "avg_best.pt"))
+
+
+def test_ddp_resume_positions_a_sharded_stream_without_replay(tmp_path):
+    """Under DDP an on-the-fly stream is sharded by rank (set_shard, no RankShard wrapper that
+    makes every example on every rank), and a resumed trainer puts each rank at its next block:
+    after 1 step of 2 ranks x batch 2 (4 examples), rank 1 starts at block 3 = examples 6, 7."""
+    from test_data_onthefly import _ds
+
+    from jrsv.train.ddp import DistInfo
+    from jrsv.train.registry import make_loaders
+    from jrsv.train.toy import ToyRegressor
+    from jrsv.train.trainer import Trainer
+
+    info = DistInfo(rank=1, world_size=2)
+    ds = _ds(tmp_path, preload=True, block=2)
+    train, _ = make_loaders({"data": {"batch_size": 2}}, ds, None, None, info)
+    assert train.dataset is ds and (ds.rank, ds.world) == (1, 2)
+    model = ToyRegressor()
+    tr = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), None, train, None,
+                 {"model_dir": str(tmp_path / "m"), "max_epochs": 1}, dist_info=info)
+    assert tr._position_kind() == "dataset"
+    tr.epoch, tr.batch_in_epoch = 0, 1
+    first = next(tr._epoch_iterator())
+    assert first["index"].tolist() == [6, 7]

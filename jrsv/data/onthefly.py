@@ -6,6 +6,9 @@ after k examples (`set_position(e, k)`, what the trainer does; `load_state_dict(
 "step": k})` is the same) gives exactly the same stream. Workers take blocks of `block`
 consecutive indices round-robin, counted from the start position (block = DataLoader
 batch_size keeps the global order under a DataLoader with several workers, also on resume).
+Under DDP (`set_shard(rank, world)`) block k goes to rank k % world: optimizer step j of every
+rank together reads blocks j*world .. j*world+world-1, each rank computes only its own examples,
+and `set_position(e, steps * block * world)` resumes all ranks exactly.
 """
 from __future__ import annotations
 
@@ -91,7 +94,14 @@ class OnTheFlyMixtures(IterableDataset):
         self.crop = None if crop_seconds is None else int(round(crop_seconds * SR))
         self.max_retries = max_retries
         self.epoch, self.start = 0, 0
+        self.rank, self.world = 0, 1
         self.skipped: List[str] = []
+
+    def set_shard(self, rank: int, world_size: int) -> None:
+        """DDP: this process reads blocks ``k`` with ``k % world_size == rank`` (module doc)."""
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside a world of {world_size} processes")
+        self.rank, self.world = int(rank), int(world_size)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch, self.start = epoch, 0
@@ -111,13 +121,17 @@ class OnTheFlyMixtures(IterableDataset):
         self.set_position(int(state["epoch"]), int(state["step"] if step is None else step))
 
     def __len__(self) -> int:
-        return self.epoch_size
+        """Examples of an epoch this process yields (all of them unless sharded)."""
+        full, last = divmod(self.epoch_size, self.block)
+        mine = max(0, (full - self.rank + self.world - 1) // self.world) * self.block
+        return mine + (last if last and full % self.world == self.rank else 0)
 
     def _indices(self) -> Iterator[int]:
         wi = get_worker_info()
         w, nw = (0, 1) if wi is None else (wi.id, wi.num_workers)
         for i in range(self.start, self.epoch_size):
-            if ((i - self.start) // self.block) % nw == w:
+            k = (i - self.start) // self.block  # block number; its rank, then its worker
+            if k % self.world == self.rank and (k // self.world) % nw == w:
                 yield i
 
     def _draw(self, pool: SourcePool, rng: np.random.Generator) -> tuple:

@@ -64,7 +64,11 @@ def make_loaders(conf: Mapping[str, Any], train_set: Dataset, valid_set: Dataset
         raise ValueError(f"data.batch_size must be >= 1 and data.num_workers >= 0, got {bs}, {nw}")
     seed = int(conf.get("seed", 0))
     if isinstance(train_set, IterableDataset):
-        ts = RankShard(train_set, info.rank, info.world_size) if info.distributed else train_set
+        ts = train_set
+        if info.distributed and hasattr(train_set, "set_shard"):  # each rank makes only its own
+            train_set.set_shard(info.rank, info.world_size)
+        elif info.distributed:
+            ts = RankShard(train_set, info.rank, info.world_size)
         train = DataLoader(ts, batch_size=bs, num_workers=nw, collate_fn=collate)
     else:
         sampler = distributed_sampler(train_set, info, shuffle=True, seed=seed)

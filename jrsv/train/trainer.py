@@ -198,8 +198,9 @@ class Trainer:
         (``set_position``, exact for any worker count), ``dataset_state`` (a dataset that tracks
         its own position; single process, no workers) or ``replay`` (load and drop batches)."""
         loader, ds = self.train_loader, self.train_loader.dataset
-        if self.info.distributed:
-            return "replay"
+        if self.info.distributed:  # a sharded stream (set_shard) is positioned like one process's
+            sharded = hasattr(ds, "set_shard") and hasattr(ds, "set_position") and loader.batch_size
+            return "dataset" if sharded else "replay"
         if hasattr(loader.batch_sampler, "set_position") and not isinstance(ds, IterableDataset):
             return "batch_sampler"
         if isinstance(ds, IterableDataset) and hasattr(ds, "set_position") and loader.batch_size:
@@ -223,7 +224,8 @@ class Trainer:
             loader.batch_sampler.set_position(self.epoch, self.batch_in_epoch)
             it = iter(loader)
         elif kind == "dataset":
-            loader.dataset.set_position(self.epoch, self.batch_in_epoch * int(loader.batch_size))
+            loader.dataset.set_position(  # all ranks' examples consumed so far
+                self.epoch, self.batch_in_epoch * int(loader.batch_size) * self.info.world_size)
             it = iter(loader)
         elif kind == "dataset_state" and self._data_state is not None:
             loader.dataset.load_state_dict(self._data_state)

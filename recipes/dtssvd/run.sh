@@ -24,7 +24,7 @@ preset=mini            # size of the generated corpora: tiny | mini | base | lar
 data=data              # manifests, dev/test lists, cmvn, units
 exp=exp                # models, scores, report
 seed=777
-ngpu=0                 # >1: torchrun --nproc_per_node $ngpu (DDP); 0/1: one process
+ngpu=0                 # >1: torchrun --nproc_per_node $ngpu (DDP; on a CPU: gloo, one process per core); 0/1: one process
 python=${PYTHON:-python}
 override=""            # extra trainer overrides for every training run, e.g. "train.max_steps=50"
 only=""                # train only these models (stages 2-4), e.g. "asr_multi mtass_dis_cst jrsv_fd"
@@ -50,7 +50,7 @@ train() {  # train CONF MODEL_DIR [overrides...]
   local conf=$1 dir=$2; shift 2
   if ! wanted "$(basename "$dir")"; then log "skipping $dir (not in --only)"; return 0; fi
   local launcher=("$python" -m jrsv.bin.train)
-  [ "$ngpu" -gt 1 ] && launcher=(torchrun --nproc_per_node "$ngpu" -m jrsv.bin.train)
+  [ "$ngpu" -gt 1 ] && launcher=("$python" -m torch.distributed.run --standalone --nproc_per_node "$ngpu" -m jrsv.bin.train)
   # shellcheck disable=SC2086
   "${launcher[@]}" --config "$conf" --model-dir "$dir" --resume auto \
     --override data.dir=$data "$@" $override

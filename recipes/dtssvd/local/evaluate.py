@@ -77,6 +77,9 @@ SYSTEMS: tuple[System, ...] = (
     System(4, "JRSV-t", "4_jrsv_t", ("jrsv_t",)),
     System(4, "JRSV-f", "4_jrsv_f", ("jrsv_f",)),
     System(4, "JRSV-f-d", "4_jrsv_fd", ("jrsv_fd",)),
+    # JRSV-f-d trained on past the budget that JRSV-t/-f/-f-d share (the bundled default model:
+    # local/train_default_model.sh --fd-more-steps); not a paper row
+    System(4, "JRSV-f-d, longer", "4_jrsv_fd_more", ("jrsv_fd_more",)),
 )
 
 

@@ -6,12 +6,16 @@
 #
 #   local/train_default_model.sh [--preset large] [--data data_large] [--exp exp_large]
 #                                [--mtass-from DIR] [--asr-minutes M] [--jrsv-minutes M]
-#                                [--jrsv-parallel true] [--notes FILE] [--out ../../jrsv/pretrained/default]
+#                                [--jrsv-parallel true] [--fd-more-steps N] [--procs P]
+#                                [--notes FILE] [--out ../../jrsv/pretrained/default]
 #
 # Budgets: steps (ASR-multi 9404, MTASS + L_dis + L_cst 750, JRSV-f and JRSV-f-d 3000 each, the
-# bundled model's) and, when given, wall-clock minutes per run (train.max_minutes; a rerun resumes
-# and gets a new budget). JRSV runs in bf16 autocast (train.amp=bf16: 1.3-1.4x faster on a CPU with
+# Table 4 comparison) and, when given, wall-clock minutes per run (train.max_minutes; a rerun resumes
+# and gets a new budget). JRSV runs in bf16 autocast (train.amp=bf16: 1.59x faster on a CPU with
 # avx512_bf16, see BENCHMARKS.md), one thread each when both run at once (--jrsv-parallel).
+# --fd-more-steps N (> the JRSV budget) goes on training JRSV-f-d from its step-3000 checkpoint in
+# EXP/jrsv_fd_more up to step N, with P processes (torchrun DDP, gloo, one thread each: P x 4
+# mixtures per step); that run is the packaged model (Table 4 row "JRSV-f-d, longer").
 # --mtass-from takes a separator trained elsewhere (the session-6 default: `conf/mtass_small.yaml`
 # on a GPU lease, see its model card) instead of training the tiny one. JRSV-f/-f-d are
 # warm-started from ASR-multi (model.asr_init; the 513-dim input layer is new). Every step is
@@ -28,6 +32,8 @@ jrsv_parallel=false   # train JRSV-f and JRSV-f-d at once, one CPU thread each
 asr_minutes=0         # wall-clock budget of one ASR-multi run (0 = none)
 jrsv_minutes=0        # wall-clock budget of one JRSV run (0 = none)
 mtass_from=""         # a trained separator model dir (with final/) to use instead of stage 3
+fd_more_steps=0       # > jrsv_steps: JRSV-f-d goes on to this step in $exp/jrsv_fd_more (packaged)
+procs=1               # processes (DDP) of that run; each adds 4 mixtures per step
 notes=""              # markdown for the model card's "How it was trained"
 out=../../jrsv/pretrained/default
 python=${PYTHON:-python}
@@ -55,8 +61,25 @@ if $jrsv_parallel; then
 else
   run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" --override "$jrsv_over"
 fi
+system=jrsv_fd
+if [ "$fd_more_steps" -gt "$jrsv_steps" ]; then
+  more=$exp/jrsv_fd_more
+  mkdir -p "$more"
+  if ! ls "$more"/step_*.pt >/dev/null 2>&1; then  # first run: start from JRSV-f-d's last step
+    cp "$exp/jrsv_fd/train.yaml" "$more/base.yaml"
+    cp "$(printf '%s/jrsv_fd/step_%08d.pt' "$exp" "$jrsv_steps")" "$more/"
+  fi
+  launcher=("$python" -m jrsv.bin.train)
+  [ "$procs" -gt 1 ] && launcher=("$python" -m torch.distributed.run --standalone
+                                  --nproc_per_node "$procs" -m jrsv.bin.train)
+  OMP_NUM_THREADS=$(( procs > 1 ? 1 : ${OMP_NUM_THREADS:-2} )) "${launcher[@]}" \
+    --config "$more/base.yaml" --model-dir "$more" --resume auto --override \
+    train.max_steps="$fd_more_steps" train.max_minutes="$jrsv_minutes" train.keep_last=3 \
+    train.save_interval=250 train.valid_interval=750
+  system=jrsv_fd_more
+fi
 run --stage 5 --stop-stage 6 --beam-size 10
-$python local/package_model.py --exp "$exp" --data "$data" --system jrsv_fd --out "$out" --half \
+$python local/package_model.py --exp "$exp" --data "$data" --system "$system" --out "$out" --half \
   --made-by "cd recipes/dtssvd && local/train_default_model.sh" ${notes:+--notes "$notes"}
 # the decoder's confidence gate, chosen on a dev-split stream (written into $out/config.yaml)
 $python -m jrsv.bin.main calibrate --model "$out" --corpora "$data/corpora" --write --out "$exp/calibrate"
