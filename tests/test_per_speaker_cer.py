@@ -33,5 +33,19 @@ def test_prints_cer_per_speaker(tmp_path, capsys):
     assert per_speaker_cer.main(["--model", str(tmp_path / "asr"), "--data", str(tmp_path / "data"),
                                  "--beam-size", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("speech: S1 ") and " S2 " in out[0] and out[0].endswith("% CER")
-    assert out[1].startswith("singing: Man_26 ")
+    assert out[0].startswith("test speech (2 utterances): S1 ") and " S2 " in out[0]
+    assert out[0].endswith("% CER")
+    assert out[1].startswith("test singing (1 utterances): Man_26 ")
+    # two splits, a seeded sample, greedy search; a missing source list is a one-line error
+    (src / "speech_dev.jsonl").write_text((src / "speech_test.jsonl").read_text())
+    (src / "singing_dev.jsonl").write_text((src / "singing_test.jsonl").read_text())
+    args = ["--model", str(tmp_path / "asr"), "--data", str(tmp_path / "data"),
+            "--decode-mode", "ctc_greedy_search", "--max-utts", "1"]
+    assert per_speaker_cer.main(args + ["--split", "test,dev"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [o.split(" (")[0] for o in out] == ["test speech", "test singing", "dev speech",
+                                               "dev singing"]
+    assert all("(1 utterances)" in o for o in out)
+    assert per_speaker_cer.main(args + ["--split", "train"]) == 2
+    err = capsys.readouterr().err
+    assert "speech_train.jsonl: cannot read the source list" in err
