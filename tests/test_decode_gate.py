@@ -44,3 +44,20 @@ def test_low_ctc_confidence_gives_empty_tracks():
     assert r.speech == [] and r.singing == []
     r = _transcribe(_music(8.0), ScaleSeparator(1.0, 1.0), TinyASR(), min_confidence=0.0)
     assert r.speech and r.singing            # the same text is there without the gate
+
+
+def test_a_track_emptied_by_the_confidence_gate_says_so(caplog):
+    """Every piece below the gate: the track is empty and a warning says why (the gate, not
+    silence), with how to keep them; silence (nothing recognised) gives no such note."""
+    import logging
+    with caplog.at_level(logging.WARNING, logger="jrsv.decode.transcriber"):
+        r = _transcribe(_music(8.0), ScaleSeparator(1.0, 1.0), TinyASR(), min_confidence=0.99)
+    assert r.speech == [] and r.singing == []
+    notes = [m for m in caplog.messages if "below the confidence gate 0.99" in m]
+    assert len(notes) == 2 and any(": speech: all " in m for m in notes)
+    assert all("DecodeConfig(min_confidence=0) keeps them" in m for m in notes)
+    caplog.clear()
+    silence = np.zeros(16000 * 5, np.float32)
+    with caplog.at_level(logging.WARNING, logger="jrsv.decode.transcriber"):
+        _transcribe(silence, ScaleSeparator(1.0, 1.0), TinyASR(), min_confidence=0.99)
+    assert not [m for m in caplog.messages if "confidence gate" in m]

@@ -55,6 +55,14 @@ def test_cli_decode_and_export(model_dir, tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     d = json.loads((tmp_path / "o" / "clip.json").read_text())
     assert set(d) >= {"speech", "singing", "duration"}
+    assert d["speech"] and d["singing"]  # the random model's diffuse posteriors, ungated
+    # a gate nothing passes: empty tracks, and a note on stderr says it was the gate
+    rc = main(["decode", str(wav), "--model", str(model_dir), "--output-dir", str(tmp_path / "g"),
+               "--quiet", "--min-confidence", "1", "--threads", "1"])
+    err = capsys.readouterr().err
+    assert rc == 0 and json.loads((tmp_path / "g" / "clip.json").read_text())["speech"] == []
+    assert f"jrsv decode: note: {wav}: speech: all " in err
+    assert "below the confidence gate 1 and were dropped (--min-confidence 0 keeps them)" in err
     rc = main(["export", "--model", str(model_dir), "--out", str(tmp_path / "x")])
     out = capsys.readouterr().out
     assert rc == 0, out

@@ -340,6 +340,8 @@ def _consume(events, args: argparse.Namespace, bar, out) -> tuple[int, int]:
             msg = " ".join(str(s.error).split())
             _write_err(bar, f"jrsv decode: error: {msg if s.name in msg or s.source in msg else s.source + ': ' + msg}")
             continue
+        for note in s.gate_notes("--min-confidence 0"):
+            _write_err(bar, f"jrsv decode: note: {note}")
         if s.source != "-" or args.output_dir != ".":
             try:
                 write_transcript(s.transcript, args.output_dir, s.name, args.format)

@@ -169,6 +169,7 @@ class DecodeSession:
         self.new_segments: list[tuple[str, Segment]] = []
         self.reading, self.flushed, self.error = True, False, None
         self.samples_read = 0
+        self.gated = {t: 0 for t in TRACKS}             # pieces dropped by the confidence gate
 
     # -- input ----------------------------------------------------------------------------
     def read(self, want_jobs: int) -> float:
@@ -216,6 +217,7 @@ class DecodeSession:
             return
         conf = float(np.mean([t.confidence for t in toks]))
         if conf < self.config.min_confidence:
+            self.gated[piece.track] += 1
             return
         text = self.engine.text([t.token for t in toks])
         if not text.strip():
@@ -227,6 +229,15 @@ class DecodeSession:
                        for t in toks])
         self.transcript.track(piece.track).append(seg)
         self.new_segments.append((piece.track, seg))
+
+    def gate_notes(self, keep_hint: str = "DecodeConfig(min_confidence=0)") -> list[str]:
+        """One line per track left empty because every piece recognised on it scored below the
+        confidence gate (not because nothing was heard): the gate is calibrated for the model's
+        own data, and out-of-domain audio can fall below it everywhere."""
+        g = self.config.min_confidence
+        return [f"{self.source}: {t}: all {n} recognised piece(s) scored below the confidence "
+                f"gate {g:g} and were dropped ({keep_hint} keeps them)"
+                for t, n in self.gated.items() if n and not self.transcript.track(t)]
 
     # -- end of input ---------------------------------------------------------------------
     def advance_end(self) -> None:

@@ -1,6 +1,7 @@
 """Python API: ``Transcriber(model_dir).transcribe(path_or_array) -> Transcript``."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -14,6 +15,8 @@ from jrsv.decode.formats import Segment, Transcript
 from jrsv.decode.pipeline import DecodeConfig, DecodeSession, model_min_confidence, run_sessions
 from jrsv.model_io import read_config
 from jrsv.pretrained import default_model_dir
+
+log = logging.getLogger(__name__)
 
 
 class Transcriber:
@@ -67,6 +70,8 @@ class Transcriber:
         for kind, sess, _, _ in run_sessions([s], self.engine, self.batch_size):
             if kind == "done" and sess.error is not None:
                 raise sess.error
+        for note in s.gate_notes():
+            log.warning("%s", note)
         return s.transcript
 
     def transcribe_stream(self, blocks: Iterable[np.ndarray], sample_rate: int = SAMPLE_RATE
