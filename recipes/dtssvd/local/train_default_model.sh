@@ -15,7 +15,8 @@
 # avx512_bf16, see BENCHMARKS.md), one thread each when both run at once (--jrsv-parallel).
 # --fd-more-steps N (> the JRSV budget) goes on training JRSV-f-d from its step-3000 checkpoint in
 # EXP/jrsv_fd_more up to step N, with P processes (torchrun DDP, gloo, one thread each: P x 4
-# mixtures per step); that run is the packaged model (Table 4 row "JRSV-f-d, longer").
+# mixtures per step); that run is the packaged model (Table 4 row "JRSV-f-d, longer"; the bundled
+# one: 5,250 with 2 processes, its first 65 steps in one process, so its data order differs).
 # --mtass-from takes a separator trained elsewhere (the session-6 default: `conf/mtass_small.yaml`
 # on a GPU lease, see its model card) instead of training the tiny one. JRSV-f/-f-d are
 # warm-started from ASR-multi (model.asr_init; the 513-dim input layer is new). Every step is
@@ -32,8 +33,9 @@ jrsv_parallel=false   # train JRSV-f and JRSV-f-d at once, one CPU thread each
 asr_minutes=0         # wall-clock budget of one ASR-multi run (0 = none)
 jrsv_minutes=0        # wall-clock budget of one JRSV run (0 = none)
 mtass_from=""         # a trained separator model dir (with final/) to use instead of stage 3
-fd_more_steps=0       # > jrsv_steps: JRSV-f-d goes on to this step in $exp/jrsv_fd_more (packaged)
-procs=1               # processes (DDP) of that run; each adds 4 mixtures per step
+fd_more_steps=5250    # > jrsv_steps: JRSV-f-d goes on to this step in $exp/jrsv_fd_more (packaged);
+                      # 0: package JRSV-f-d at jrsv_steps
+procs=2               # processes (DDP) of that run; each adds 4 mixtures per step
 notes=""              # markdown for the model card's "How it was trained"
 out=../../jrsv/pretrained/default
 python=${PYTHON:-python}
