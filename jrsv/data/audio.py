@@ -16,8 +16,9 @@ class AudioError(Exception):
     """Unreadable, empty or non-finite audio; the message names the file."""
 
 
-def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
-    """Resample a mono signal (N,) with soxr 'HQ'; returns float32 (N',)."""
+def resample(x: np.ndarray, sr: float, target_sr: float) -> np.ndarray:
+    """Resample a mono signal (N,) with soxr 'HQ'; returns float32 (N',). Rates may be
+    fractional (speed perturbation)."""
     if sr == target_sr:
         return np.ascontiguousarray(x, dtype=np.float32)
     return soxr.resample(np.ascontiguousarray(x, dtype=np.float32), sr, target_sr,

@@ -22,6 +22,7 @@ from jrsv.data.audio import AudioError
 from jrsv.data.cache import cached_load
 from jrsv.data.mix import MixError, check_source, render, sample_spec
 from jrsv.data.musdb import cached_music, load_music
+from jrsv.data.perturb import check_factors, draw_factor, speed_perturb
 from jrsv.data.records import MusicTrack, Utterance
 from jrsv.data.tensors import to_torch
 
@@ -71,13 +72,18 @@ class OnTheFlyMixtures(IterableDataset):
     music still holds), from its own random stream so the other draws are unchanged. Real
     recordings always have such a floor (16-bit quantisation alone is about -101 dBFS);
     generated sources have digital silence, and a separator trained only on those fails on
-    real input (BENCHMARKS.md, "Default model")."""
+    real input (BENCHMARKS.md, "Default model").
+
+    ``speed_perturb=(0.9, 1.0, 1.1)`` plays the speech and the singing source of each example
+    at a factor drawn uniformly from the list (:mod:`jrsv.data.perturb`; the music stays as
+    recorded), again from its own random stream; None = off."""
 
     def __init__(self, speech: Sequence[Utterance], singing: Sequence[Utterance],
                  music: Sequence[Union[MusicTrack, np.ndarray]], epoch_size: int = 10000,
                  crop_seconds: Optional[float] = 4.0, seed: int = 0, block: int = 1,
                  cache_dir: Optional[str] = None, preload: bool = False, max_retries: int = 10,
-                 noise_floor_dbfs: Optional[Sequence[float]] = None, noise_floor_prob: float = 1.0):
+                 noise_floor_dbfs: Optional[Sequence[float]] = None, noise_floor_prob: float = 1.0,
+                 speed_perturb: Optional[Sequence[float]] = None):
         if noise_floor_dbfs is not None and (len(noise_floor_dbfs) != 2
                                              or noise_floor_dbfs[0] > noise_floor_dbfs[1]):
             raise ValueError(f"noise_floor_dbfs must be [low, high] dBFS, got {noise_floor_dbfs!r}")
@@ -85,6 +91,7 @@ class OnTheFlyMixtures(IterableDataset):
         if not 0.0 <= noise_floor_prob <= 1.0:
             raise ValueError(f"noise_floor_prob must be in [0, 1], got {noise_floor_prob!r}")
         self.noise_floor_prob = float(noise_floor_prob)
+        self.speed_factors = check_factors(speed_perturb)
         if not (len(speech) and len(singing) and len(music)):
             raise ValueError("OnTheFlyMixtures needs non-empty speech, singing and music lists")
         self.speech = SourcePool(speech, cache_dir, preload)
@@ -154,6 +161,10 @@ class OnTheFlyMixtures(IterableDataset):
         si, sx = self._draw(self.speech, rng)
         gi, gx = self._draw(self.singing, rng)
         _, mx = self._draw(self.music, rng)
+        if self.speed_factors is not None:
+            prng = np.random.default_rng([self.seed, self.epoch, i, 2])
+            sx = speed_perturb(sx, draw_factor(prng, self.speed_factors))
+            gx = speed_perturb(gx, draw_factor(prng, self.speed_factors))
         spec = sample_spec(rng, len(sx), len(gx), len(mx), max_len=self.crop)
         out = render(spec, sx, gx, mx)
         s_full = spec.speech_len == len(sx)

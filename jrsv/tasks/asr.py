@@ -5,8 +5,9 @@ Stage 2 of the recipe trains ASR-speech, ASR-singing and ASR-multi with it (pape
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -17,6 +18,7 @@ from jrsv.asr.tokenizer import CharTokenizer
 from jrsv.constants import SAMPLE_RATE
 from jrsv.data.audio import AudioError
 from jrsv.data.cache import cached_load
+from jrsv.data.perturb import check_factors, draw_factor, speed_perturb
 from jrsv.data.records import Utterance
 from jrsv.data.data_paths import DataConf, DataPaths
 from jrsv.model_registry import build_model
@@ -27,16 +29,25 @@ TRACK_SETS = {"speech": ("speech",), "singing": ("singing",), "multi": ("speech"
 
 
 class UtteranceDataset(Dataset):
-    """Clean transcribed utterances -> dict(wav (N,) float32, tokens list[int], id)."""
+    """Clean transcribed utterances -> dict(wav (N,) float32, tokens list[int], id).
+
+    ``speed_perturb=(0.9, 1.0, 1.1)``: item i of epoch e (``set_epoch``) plays at a factor drawn
+    from ``default_rng([seed, e, i])`` (:mod:`jrsv.data.perturb`), so a resumed run sees the
+    same audio; None = off (dev sets)."""
 
     def __init__(self, utts: list[Utterance], tok: CharTokenizer, cache_dir: str | None = None,
-                 max_seconds: float = 20.0):
+                 max_seconds: float = 20.0, speed_perturb: Sequence[float] | None = None,
+                 seed: int = 0):
         self.tok, self.cache_dir = tok, cache_dir
+        self.speed_factors, self.seed, self.epoch = check_factors(speed_perturb), int(seed), 0
         self.utts = [u for u in utts if u.duration is None or u.duration <= max_seconds]
         self.skipped: list[str] = []
 
     def __len__(self) -> int:
         return len(self.utts)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
 
     def lengths(self) -> list[float]:
         """Duration of each utterance in seconds (0 when unknown), for length bucketing."""
@@ -45,7 +56,11 @@ class UtteranceDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         u = self.utts[i]
         try:
-            wav = torch.from_numpy(cached_load(u.path, self.cache_dir, SAMPLE_RATE).copy())
+            x = cached_load(u.path, self.cache_dir, SAMPLE_RATE)
+            if self.speed_factors is not None:
+                rng = np.random.default_rng([self.seed, self.epoch, i])
+                x = speed_perturb(x, draw_factor(rng, self.speed_factors))
+            wav = torch.from_numpy(np.array(x, dtype=np.float32))
         except (AudioError, OSError) as e:  # reported by name, replaced by silence of 0.5 s
             self.skipped.append(str(e))
             wav = torch.zeros(8000)
@@ -127,6 +142,7 @@ def build(conf: Mapping[str, Any]) -> tuple[nn.Module, Dataset, Dataset, Any]:
         return [u for k in kinds for u in common.sources(data, k, split)]
 
     max_s = float(data.get("max_seconds", 20.0))
-    train = UtteranceDataset(utts("train"), tok, cache, max_s)
+    train = UtteranceDataset(utts("train"), tok, cache, max_s, data.get("speed_perturb"),
+                             int(conf.get("seed", 0)))
     valid = UtteranceDataset(utts("dev"), tok, cache, max_s)
     return ASRTask(asr, asr.feature, bool(m.get("spec_aug", True))), train, valid, collate

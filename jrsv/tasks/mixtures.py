@@ -32,7 +32,8 @@ def mixture_sets(conf: Mapping[str, Any], with_text: bool
         crop_seconds=crop, seed=int(conf.get("seed", 0)),
         block=int(data.get("batch_size", 8)), cache_dir=str(paths.audio_cache),
         preload=bool(data.get("preload", True)), noise_floor_dbfs=data.get("noise_floor_dbfs"),
-        noise_floor_prob=float(data.get("noise_floor_prob", 1.0)))
+        noise_floor_prob=float(data.get("noise_floor_prob", 1.0)),
+        speed_perturb=data.get("speed_perturb"))
     dev = paths.dev_list
     if not dev.is_file():
         raise FileNotFoundError(f"{dev}: DTSSVD dev list missing (run recipe stage 1)")

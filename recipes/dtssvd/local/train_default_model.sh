@@ -6,7 +6,7 @@
 #
 #   local/train_default_model.sh [--preset large] [--data data_large] [--exp exp_large]
 #                                [--mtass-from DIR] [--asr-minutes M] [--jrsv-minutes M]
-#                                [--jrsv-parallel true] [--fd-more-steps N] [--procs P]
+#                                [--jrsv-parallel true] [--fd-more-steps N] [--sp-steps N] [--procs P]
 #                                [--notes FILE] [--out ../../jrsv/pretrained/default]
 #
 # Budgets: steps (ASR-multi 9404, MTASS + L_dis + L_cst 750, JRSV-f and JRSV-f-d 3000 each, the
@@ -17,6 +17,10 @@
 # EXP/jrsv_fd_more up to step N, with P processes (torchrun DDP, gloo, one thread each: P x 4
 # mixtures per step); that run is the packaged model (Table 4 row "JRSV-f-d, longer"; the bundled
 # one: 5,250 with 2 processes, its first 65 steps in one process, so its data order differs).
+# --sp-steps N (> --fd-more-steps) then goes on in the same dir to step N with speed perturbation
+# (data.speed_perturb=[0.9,1.0,1.1]; the bundled model switched it on at step 5,327). The earlier
+# stages run without it (data.speed_perturb=null), as the bundled model's did; the recipe configs
+# now have it on.
 # --mtass-from takes a separator trained elsewhere (the session-6 default: `conf/mtass_small.yaml`
 # on a GPU lease, see its model card) instead of training the tiny one. JRSV-f/-f-d are
 # warm-started from ASR-multi (model.asr_init; the 513-dim input layer is new). Every step is
@@ -35,6 +39,7 @@ jrsv_minutes=0        # wall-clock budget of one JRSV run (0 = none)
 mtass_from=""         # a trained separator model dir (with final/) to use instead of stage 3
 fd_more_steps=5250    # > jrsv_steps: JRSV-f-d goes on to this step in $exp/jrsv_fd_more (packaged);
                       # 0: package JRSV-f-d at jrsv_steps
+sp_steps=0            # > fd_more_steps: go on to this step with speed perturbation (0 = no)
 procs=2               # processes (DDP) of that run; each adds 4 mixtures per step
 notes=""              # markdown for the model card's "How it was trained"
 out=../../jrsv/pretrained/default
@@ -45,7 +50,7 @@ run() { PYTHON=$python ./run.sh --config tiny --corpus generated --preset "$pres
   --data "$data" --exp "$exp" "$@"; }
 run --stage 0 --stop-stage 1
 run --stage 2 --stop-stage 2 --only asr_multi \
-  --override "train.max_steps=$asr_steps train.max_minutes=$asr_minutes"
+  --override "train.max_steps=$asr_steps train.max_minutes=$asr_minutes data.speed_perturb=null"
 if [ -n "$mtass_from" ]; then
   [ -d "$mtass_from/final" ] || { echo "train_default_model.sh: $mtass_from/final: no trained separator there" >&2; exit 2; }
   [ -e "$exp/mtass_dis_cst" ] || cp -r "$mtass_from" "$exp/mtass_dis_cst"
@@ -53,7 +58,8 @@ else
   run --stage 3 --stop-stage 3 --only mtass_dis_cst --override "train.max_steps=$mtass_steps"
 fi
 jrsv_over="train.max_steps=$jrsv_steps train.max_minutes=$jrsv_minutes model.asr_init=$exp/asr_multi
-  data.preload=false data.epoch_size=100000 train.amp=bf16 train.save_interval=250 train.valid_interval=750"
+  data.preload=false data.epoch_size=100000 train.amp=bf16 train.save_interval=250 train.valid_interval=750
+  data.speed_perturb=null"
 if $jrsv_parallel; then
   pids=()
   for m in jrsv_f jrsv_fd; do
@@ -74,10 +80,14 @@ if [ "$fd_more_steps" -gt "$jrsv_steps" ]; then
   launcher=("$python" -m jrsv.bin.train)
   [ "$procs" -gt 1 ] && launcher=("$python" -m torch.distributed.run --standalone
                                   --nproc_per_node "$procs" -m jrsv.bin.train)
-  OMP_NUM_THREADS=$(( procs > 1 ? 1 : ${OMP_NUM_THREADS:-2} )) "${launcher[@]}" \
+  more_run() { OMP_NUM_THREADS=$(( procs > 1 ? 1 : ${OMP_NUM_THREADS:-2} )) "${launcher[@]}" \
     --config "$more/base.yaml" --model-dir "$more" --resume auto --override \
-    train.max_steps="$fd_more_steps" train.max_minutes="$jrsv_minutes" train.keep_last=3 \
-    train.save_interval=250 train.valid_interval=750
+    train.max_minutes="$jrsv_minutes" train.keep_last=3 train.save_interval=250 \
+    train.valid_interval=750 "$@"; }
+  more_run train.max_steps="$fd_more_steps" data.speed_perturb=null
+  if [ "$sp_steps" -gt "$fd_more_steps" ]; then
+    more_run train.max_steps="$sp_steps" "data.speed_perturb=[0.9,1.0,1.1]"
+  fi
   system=jrsv_fd_more
 fi
 run --stage 5 --stop-stage 6 --beam-size 10
