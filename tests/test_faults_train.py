@@ -139,3 +139,20 @@ def test_signal_saves_the_step_in_flight_and_rerun_resumes_there(tmp_path, sig, 
     conf2 = _conf(tmp_path, max_steps=step + 2, save_interval=0, valid_interval=0, average_best=0)
     assert train_main(["--config", conf2, "--model-dir", str(model_dir)]) == 0
     assert [s for s, _ in list_checkpoints(str(model_dir))][-2:] == [step, step + 2]
+
+
+
+def test_signal_delivered_twice_at_once_is_one_stop_request(tmp_path):
+    """torchrun forwards the SIGTERM it gets to its workers, and Ctrl-C or ``kill -- -PGID``
+    reaches launcher and workers alike: a worker then gets the signal twice within
+    milliseconds. That is one stop request (finish the step, save); only a repeat after
+    SIGNAL_REPEAT_S means "stop at once"."""
+    from jrsv.train import trainer as tr
+    t = tr.Trainer.__new__(tr.Trainer)  # the handler's state only; no model needed
+    t.model_dir, t.stop_signal, t._signal_time = str(tmp_path), 0, 0.0
+    t._on_signal(signal.SIGTERM, None)
+    t._on_signal(signal.SIGTERM, None)  # the forwarded copy: ignored
+    assert t.stop_signal == signal.SIGTERM
+    t._signal_time -= tr.SIGNAL_REPEAT_S + 0.1
+    with pytest.raises(KeyboardInterrupt, match="twice"):
+        t._on_signal(signal.SIGINT, None)

@@ -23,6 +23,8 @@ from jrsv.train import checkpoint as ck
 from jrsv.train.ddp import DistInfo, all_reduce_sum, barrier, unwrap
 
 log = logging.getLogger(__name__)
+#: a second stop signal this soon after the first is the same request (Trainer._on_signal)
+SIGNAL_REPEAT_S = 3.0
 
 DEFAULTS: dict[str, Any] = {
     "max_epochs": 1,          # epochs to run (ignored once max_steps is reached)
@@ -123,6 +125,7 @@ class Trainer:
         self._t_start: float | None = None  # set by train(): the max_minutes clock
         self.timed_out = False    # the last train() stopped at max_minutes (no done marker)
         self.stop_signal = 0      # SIGTERM / SIGINT received: the last train() saved and stopped
+        self._signal_time = 0.0   # time.monotonic() of that signal
         self.metrics: dict[str, float] = {}
         self.metrics_step = -1    # step of the last validation (checkpoint metric only then)
         self._data_state: dict | None = None
@@ -355,12 +358,20 @@ class Trainer:
                         interval=float(self.conf["progress_interval"]))
 
     def _on_signal(self, signum, frame) -> None:
-        """First SIGTERM / SIGINT: finish the step, save, stop. A second one: stop at once."""
+        """First SIGTERM / SIGINT: finish the step, save, stop. A second one: stop at once,
+        unless it comes within ``SIGNAL_REPEAT_S`` of the first: that is the same request
+        delivered twice (torchrun forwards the signal it got to its workers, and Ctrl-C or
+        ``kill -- -PGID`` reaches the launcher and the workers alike)."""
+        now = time.monotonic()
         if self.stop_signal:
+            if now - self._signal_time < SIGNAL_REPEAT_S:
+                log.info("%s: signal %d again within %.0f s: the same stop request", self.model_dir,
+                         signum, SIGNAL_REPEAT_S)
+                return
             raise KeyboardInterrupt(f"signal {signum} received twice")
-        self.stop_signal = signum
+        self.stop_signal, self._signal_time = signum, now
         log.warning("%s: signal %d: saving a checkpoint after this step, then stopping "
-                    "(send it again to stop at once)", self.model_dir, signum)
+                    "(send it again after %.0f s to stop at once)", self.model_dir, signum, SIGNAL_REPEAT_S)
 
     def train(self) -> str:
         """Train until ``max_epochs``/``max_steps``/``max_minutes``; returns the final checkpoint's path.
