@@ -108,7 +108,8 @@ def test_cli_decode_backend_onnx(model_dir, tmp_path, capsys, monkeypatch):
 @needs_tools
 def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     """The bundled model on the demo's sample stream (test split): ORT fp32 gives the torch
-    backend's tokens; on a stream of 12 dev mixtures int8 stays within 1 CER point of torch.
+    backend's tokens; on a stream of 40 dev mixtures int8 stays within 1 CER point of torch
+    (12 mixtures, about 200 characters, was too few: 3 characters are 1.4 points).
     The confidence gate is off: the backends are compared on every segment (with the session-7
     model's gate 0.15 no segment of this `tiny`-preset stream passes)."""
     from jrsv.asr.cer import align_counts
@@ -128,10 +129,10 @@ def test_default_model_sample_stream_and_dev_cer(tmp_path_factory):
     assert sum(len(v) for v in tokens_of(ref).values()) > 10
     assert tokens_of(fp32.transcribe(tmp / "sample" / "stream.wav")) == tokens_of(ref)
 
-    dev = build_stream(tmp / "c", tmp / "dev", n=12, split="dev", seed=seed)
+    dev = build_stream(tmp / "c", tmp / "dev", n=40, split="dev", seed=seed)
 
     def cer(tr) -> float:
-        """CER (%) over both tracks of the dev stream (about 200 reference characters)."""
+        """CER (%) over both tracks of the dev stream (about 1,300 reference characters)."""
         res = tr.transcribe(tmp / "dev" / "stream.wav")
         errors = chars = 0
         for track in ("speech", "singing"):

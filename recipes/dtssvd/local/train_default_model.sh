@@ -18,7 +18,8 @@
 # mixtures per step); that run is the packaged model (Table 4 row "JRSV-f-d, longer"; the bundled
 # one: 5,250 with 2 processes, its first 65 steps in one process, so its data order differs).
 # --sp-steps N (> --fd-more-steps) then goes on in the same dir to step N with speed perturbation
-# (data.speed_perturb=[0.9,1.0,1.1]; the bundled model switched it on at step 5,327). The earlier
+# (data.speed_perturb=[0.9,1.0,1.1]; the bundled model switched it on at step 5,327 and stopped
+# at 7,504, after the step-7,500 validation). The earlier
 # stages run without it (data.speed_perturb=null), as the bundled model's did; the recipe configs
 # now have it on.
 # --mtass-from takes a separator trained elsewhere (the session-6 default: `conf/mtass_small.yaml`
@@ -39,7 +40,7 @@ jrsv_minutes=0        # wall-clock budget of one JRSV run (0 = none)
 mtass_from=""         # a trained separator model dir (with final/) to use instead of stage 3
 fd_more_steps=5250    # > jrsv_steps: JRSV-f-d goes on to this step in $exp/jrsv_fd_more (packaged);
                       # 0: package JRSV-f-d at jrsv_steps
-sp_steps=0            # > fd_more_steps: go on to this step with speed perturbation (0 = no)
+sp_steps=7500         # > fd_more_steps: go on to this step with speed perturbation (0 = no)
 procs=2               # processes (DDP) of that run; each adds 4 mixtures per step
 notes=""              # markdown for the model card's "How it was trained"
 out=../../jrsv/pretrained/default
