@@ -141,6 +141,28 @@ def test_signal_saves_the_step_in_flight_and_rerun_resumes_there(tmp_path, sig, 
     assert [s for s, _ in list_checkpoints(str(model_dir))][-2:] == [step, step + 2]
 
 
+def test_signal_before_the_first_validation_still_exports_final(tmp_path):
+    """Before: a stop request before the first validation (average_best > 0) saved the
+    checkpoint, then failed with "no checkpoint holds metric 'valid_loss'" (exit 1, no final/).
+    Now final/ is exported from the stopped step's weights (the toy task has no export_model)
+    and the exit status is 128 + signal."""
+    conf = _conf(tmp_path, max_steps=100000, save_interval=0, valid_interval=100000,
+                 progress_interval=0, average_best=3)
+    model_dir = tmp_path / "m"
+    proc = subprocess.Popen(jrsv_cmd("train", "--config", conf, "--model-dir", str(model_dir)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env1())
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("train epoch 0: 3/100000 step"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    err = "".join(seen) + proc.stderr.read()
+    assert proc.wait(timeout=60) == 128 + 15, err
+    assert "before the first validation" in err and "resumes it" in err.strip().splitlines()[-1]
+    assert find_latest(str(model_dir))[1]["step"] >= 3 and not (model_dir / "avg_best.pt").exists()
+
+
 
 def test_signal_delivered_twice_at_once_is_one_stop_request(tmp_path):
     """torchrun forwards the SIGTERM it gets to its workers, and Ctrl-C or ``kill -- -PGID``

@@ -101,8 +101,16 @@ def run(conf: dict[str, Any], model_dir: str, resume: str = "auto",
         ddp.barrier()
         if info.is_main:
             n = int(conf.get("train", {}).get("average_best", 0))
+            paths: list[str] = []
             if n > 0 and valid is not None:
-                paths = select_best(model_dir, n, trainer.conf["metric"], trainer.conf["metric_mode"])
+                try:
+                    paths = select_best(model_dir, n, trainer.conf["metric"],
+                                        trainer.conf["metric_mode"])
+                except ValueError:  # stopped (signal, max_minutes) before the first validation
+                    log.warning("%s: stopped at step %d before the first validation: final/ "
+                                "holds that step's weights, not an average of validated "
+                                "checkpoints", model_dir, trainer.step)
+            if paths:
                 avg = average_checkpoints(paths)
                 atomic_save(avg, os.path.join(model_dir, "avg_best.pt"))
                 export_final(model, conf, model_dir, avg)
