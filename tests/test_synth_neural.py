@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 from dtssvd.synth import deps  # noqa: E402
 from dtssvd.synth.config import preset, preset_name  # noqa: E402
 from neural_tts import need_neural_tts  # noqa: E402
+from recipe_utils import recipe_module  # noqa: E402
 
 ONLY = ("aishell", "opensinger")  # music does not depend on voices (and is the slowest part)
 N = 2
@@ -67,7 +68,15 @@ def test_neural_voices_only_add_training_files(tmp_path):
     tr0 = (base / "data_aishell/transcript/aishell_transcript_v0.8.txt").read_text().splitlines()
     tr1 = (fresh / "data_aishell/transcript/aishell_transcript_v0.8.txt").read_text().splitlines()
     assert set(tr0) < set(tr1) and len(tr1) - len(tr0) == N * m0["config"]["utts_per_speaker"]
-    # 3. added to the existing directory: only the new jobs run, and the result equals the fresh run
+    # 3. added to the existing directory: only the new jobs run, and the result equals the fresh run;
+    # the recipe's stage 0 (prepare_data, which skips itself for the same corpora) reads them again
+    prepare = recipe_module("prepare_data").main
+    musdb, data = tmp_path / "musdb", tmp_path / "data"
+    for split in ("train", "test"):
+        (musdb / split).mkdir(parents=True)
+    args = ["--aishell", str(base), "--opensinger", str(base), "--musdb", str(musdb), "--out", str(data)]
+    assert prepare(args) == 0
+    before = json.loads((data / "sources" / "done.json").read_text())["counts"]
     runs = []
     from dtssvd.synth import corpus
 
@@ -81,3 +90,8 @@ def test_neural_voices_only_add_training_files(tmp_path):
                         k.startswith(tuple(f"sing-F-{s.split('/')[1]}-" for s in new_singers)) for k in runs), runs
     assert _tree(base) == t1
     assert json.loads((base / "mini_corpora.json").read_text())["config"]["neural_voices"] == N
+    assert prepare(args) == 0
+    after = json.loads((data / "sources" / "done.json").read_text())["counts"]
+    assert after["speech_train"] == before["speech_train"] + N * m0["config"]["utts_per_speaker"]
+    assert after["singing_train"] > before["singing_train"]
+    assert {k: v for k, v in after.items() if "train" not in k} == {k: v for k, v in before.items() if "train" not in k}
