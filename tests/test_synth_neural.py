@@ -90,6 +90,8 @@ def test_neural_voices_only_add_training_files(tmp_path):
                         k.startswith(tuple(f"sing-F-{s.split('/')[1]}-" for s in new_singers)) for k in runs), runs
     assert _tree(base) == t1
     assert json.loads((base / "mini_corpora.json").read_text())["config"]["neural_voices"] == N
+    with pytest.raises(ValueError, match=f"holds {N} neural training voices"):  # would drop them silently
+        _generate(base, 0, workers=1)
     assert prepare(args) == 0
     after = json.loads((data / "sources" / "done.json").read_text())["counts"]
     assert after["speech_train"] == before["speech_train"] + N * m0["config"]["utts_per_speaker"]

@@ -421,6 +421,15 @@ def _up_to_date(out: str, man: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     return old
 
 
+def _saved_neural_voices(out: str) -> int:
+    """``neural_voices`` of the finished run in ``out`` (0 when none or unreadable)."""
+    try:
+        with open(os.path.join(out, layout.MANIFEST), encoding="utf-8") as f:
+            return int(json.load(f)["config"].get("neural_voices", 0))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
+
+
 PROGRESS = ".synth_progress.jsonl"
 
 
@@ -467,6 +476,10 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
     kinds = {"aishell": ("speech",), "opensinger": ("sing",), "musdb": ("music", "recorded")}
     wanted = set(only or kinds)
     plan.manifest["only"] = sorted(wanted)
+    had = _saved_neural_voices(out)
+    if had > cfg.neural_voices and not clean:
+        raise ValueError(f"{out} holds {had} neural training voices: give neural_voices {had} (--neural-voices "
+                         f"{had}) to keep them in the transcript, or --clean")
     old = None if (force or clean) else _up_to_date(out, plan.manifest)
     if old is not None:
         old["elapsed_s"], old["skipped"] = round(time.time() - t0, 1), True
