@@ -57,7 +57,7 @@ def test_memory_does_not_grow_with_length():
     assert (secs2, secs10) == (120, 600)
     # holding the whole 10-min STFT would take ~150 MB more, the waveform 38 MB. numpy arrays
     # (the waveform) are traced by tracemalloc; torch tensors (the STFT) only show in the RSS,
-    # whose growth is 10-30 MB on an idle machine but reached 43-48 MB with training beside it
+    # whose growth stayed under 40 MB on an idle machine but reached 43-48 MB with training beside it
     # (sessions 9-10): the bound is half the STFT's size
     assert peak10 < peak2 * 1.5 + 1e6, (peak2, peak10)
     assert rss10 - rss2 < 75, (rss2, rss10)
