@@ -24,6 +24,20 @@ def _conf(tmp_path, **train) -> str:
     return str(p)
 
 
+def _stop_after(conf: str, model_dir, step: int, sig) -> tuple[int, str]:
+    """Run `jrsv train`, send ``sig`` once its progress line reports ``step`` -> (rc, stderr)."""
+    proc = subprocess.Popen(jrsv_cmd("train", "--config", conf, "--model-dir", str(model_dir)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env1())
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith(f"train epoch 0: {step}/100000 step"):
+            break
+    proc.send_signal(sig)
+    err = "".join(seen) + proc.stderr.read()
+    return proc.wait(timeout=60), err
+
+
 def test_valid_interval_zero_with_save_interval(tmp_path, capsys):
     """Before: all steps trained, then "no checkpoint holds metric 'valid_loss'", every rerun
     the same. The last checkpoint now always carries the metric."""
@@ -122,16 +136,8 @@ def test_signal_saves_the_step_in_flight_and_rerun_resumes_there(tmp_path, sig, 
     conf = _conf(tmp_path, max_steps=100000, save_interval=0, valid_interval=0,
                  progress_interval=0, average_best=0)
     model_dir = tmp_path / "m"
-    proc = subprocess.Popen(jrsv_cmd("train", "--config", conf, "--model-dir", str(model_dir)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env1())
-    seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if line.startswith("train epoch 0: 5/100000 step"):
-            break
-    proc.send_signal(sig)
-    err = "".join(seen) + proc.stderr.read()
-    assert proc.wait(timeout=60) == rc, err
+    code, err = _stop_after(conf, model_dir, 5, sig)
+    assert code == rc, err
     assert "Traceback" not in err and "resumes it" in err.strip().splitlines()[-1]
     step = find_latest(str(model_dir))[1]["step"]
     assert step >= 5, err
@@ -149,16 +155,8 @@ def test_signal_before_the_first_validation_still_exports_final(tmp_path):
     conf = _conf(tmp_path, max_steps=100000, save_interval=0, valid_interval=100000,
                  progress_interval=0, average_best=3)
     model_dir = tmp_path / "m"
-    proc = subprocess.Popen(jrsv_cmd("train", "--config", conf, "--model-dir", str(model_dir)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env1())
-    seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if line.startswith("train epoch 0: 3/100000 step"):
-            break
-    proc.send_signal(signal.SIGTERM)
-    err = "".join(seen) + proc.stderr.read()
-    assert proc.wait(timeout=60) == 128 + 15, err
+    code, err = _stop_after(conf, model_dir, 3, signal.SIGTERM)
+    assert code == 128 + 15, err
     assert "before the first validation" in err and "resumes it" in err.strip().splitlines()[-1]
     assert find_latest(str(model_dir))[1]["step"] >= 3 and not (model_dir / "avg_best.pt").exists()
 
