@@ -46,6 +46,8 @@ def test_prints_cer_per_speaker(tmp_path, capsys):
     assert [o.split(" (")[0] for o in out] == ["test speech", "test singing", "dev speech",
                                                "dev singing"]
     assert all("(1 utterances)" in o for o in out)
+    assert per_speaker_cer.main(args + ["--tracks", "speech"]) == 0  # one track only
+    assert [o.split(" (")[0] for o in capsys.readouterr().out.splitlines()] == ["test speech"]
     assert per_speaker_cer.main(args + ["--split", "train"]) == 2
     err = capsys.readouterr().err
     assert "speech_train.jsonl: cannot read the source list" in err

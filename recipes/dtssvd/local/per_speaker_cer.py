@@ -39,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beam-size", type=int, default=10)
     ap.add_argument("--decode-mode", default="attention_rescoring",
                     choices=("attention_rescoring", "ctc_prefix_beam_search", "ctc_greedy_search"))
+    ap.add_argument("--tracks", default="speech,singing", help="comma-separated: speech, singing or both")
     ap.add_argument("--max-utts", type=int, default=0,
                     help="decode a seeded sample of N utterances per track and split (0: all)")
     a = ap.parse_args(argv)
+    if not set(a.tracks.split(",")) <= {"speech", "singing"}:
+        ap.error(f"--tracks {a.tracks}: not speech, singing or speech,singing")
     asr = load_model_dir(a.model)
     fbank = Fbank(num_mel_bins=80)
     tokenizer = CharTokenizer(asr.units)
-    for split, track in ((s, t) for s in a.split.split(",") for t in ("speech", "singing")):
+    for split, track in ((s, t) for s in a.split.split(",") for t in a.tracks.split(",")):
         manifest = a.data / "sources" / f"{track}_{split}.jsonl"
         try:
             rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()
