@@ -152,6 +152,40 @@ def test_jrsv_asr_warm_start(work, tmp_path):
     assert src["encoder.embed.out.0.weight"].shape != dst["encoder.embed.out.0.weight"].shape
 
 
+def test_model_init_fine_tunes_from_a_trained_model_dir(work, tmp_path):
+    """model.init starts from every weight (CMVN included) of a trained model dir or of an
+    experiment dir's final/; a JRSV init needs no mtass_dir; another shape is a one-line error."""
+    units = [u.rsplit(" ", 1)[0] for u in
+             (work / "data" / "units.txt").read_text(encoding="utf-8").splitlines()]
+    mtask, _, _, _ = build_task(_tiny_conf("mtass", work / "data"))
+    save_model_dir(mtask.export_model(), tmp_path / "mtass" / "final")
+    jtask, _, _, _ = build_task(_tiny_conf("jrsv", work / "data", mtass_dir=str(tmp_path / "mtass")))
+    trained = jtask.export_model()
+    with torch.no_grad():  # weights and statistics no fresh build has
+        for v in trained.state_dict().values():
+            if v.is_floating_point():
+                v.add_(0.25)
+    save_model_dir(trained, tmp_path / "exp" / "final", units=units)
+    for init in (tmp_path / "exp", tmp_path / "exp" / "final"):
+        conf = _tiny_conf("jrsv", work / "data", mtass_dir="", init=str(init))
+        model = build_task(conf)[0].export_model()
+        for k, v in trained.state_dict().items():
+            assert torch.equal(model.state_dict()[k], v), k
+        assert "init" not in model.to_config()
+    asr_task, _, _, _ = build_task(_tiny_conf("asr", work / "data"))
+    save_model_dir(asr_task.export_model(), tmp_path / "asr", units=units)
+    got = build_task(_tiny_conf("asr", work / "data", init=str(tmp_path / "asr")))[0].export_model()
+    assert all(torch.equal(got.state_dict()[k], v) for k, v in asr_task.export_model().state_dict().items())
+    wider = _tiny_conf("jrsv", work / "data", mtass_dir="", init=str(tmp_path / "exp"))
+    wider["model"]["encoder_conf"]["output_size"] = 64
+    with pytest.raises(ValueError, match=r"model.init .*exp/final: \d+ tensor\(s\) differ"):
+        build_task(wider)
+    with pytest.raises(ValueError, match=r"model.init .*asr: holds a asr model; the config builds a jrsv"):
+        build_task(_tiny_conf("jrsv", work / "data", mtass_dir="", init=str(tmp_path / "asr")))
+    with pytest.raises(ValueError, match="model.mtass_dir .* or model.init"):
+        build_task(_tiny_conf("jrsv", work / "data", mtass_dir=""))
+
+
 def test_bench_padding_on_recipe_data(work, tmp_path, capsys):
     """jrsv bench-padding: bucketing pads less; one timed training step per setting runs."""
     from jrsv.bin.bench_padding import padding_fraction

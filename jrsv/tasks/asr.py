@@ -115,18 +115,22 @@ class ASRTask(nn.Module):
         return self.asr
 
 
-TASK_KEYS = ("spec_aug",)  # recipe model keys of the task, not of the model
+TASK_KEYS = ("spec_aug", "init")  # recipe model keys of the task, not of the model
 
 
 def build_asr(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> U2ASR:
     """The recipe's ``model:`` section (kind asr) -> :class:`U2ASR` with the data's CMVN
-    statistics (``cmvn_fbank`` or ``cmvn_logmag_clean``); ``vocab_size`` from the units."""
+    statistics (``cmvn_fbank`` or ``cmvn_logmag_clean``); ``vocab_size`` from the units; every
+    weight from ``init`` (a trained ASR model directory) when given."""
     conf = common.model_section(m, "asr", TASK_KEYS)
     if conf.setdefault("vocab_size", vocab_size) != vocab_size:
         raise ValueError(f"model.vocab_size is {conf['vocab_size']}, {DataPaths.from_config(data).units} has "
                          f"{vocab_size} units")
     asr = build_model(conf)
     common.fill_cmvn(asr.encoder, data, "fbank" if asr.feature == "fbank" else "logmag_clean")
+    init = common.init_source(m, "asr")
+    if init is not None:
+        common.init_from(asr, init, common.tokenizer(data).units)
     return asr
 
 

@@ -110,6 +110,41 @@ class SpecAugment(nn.Module):
         return x
 
 
+def init_source(m: Mapping[str, Any], kind: str) -> nn.Module | None:
+    """``model.init`` of the recipe's ``model:`` section -> the trained model to start from
+    (``source_dir`` set to its directory), or None. It names a model directory, or an experiment directory whose ``final/`` is one (the
+    shipped ``jrsv/pretrained/default`` or ``exp/jrsv_fd``): fine-tuning, as WeNet's
+    ``--checkpoint`` and ESPnet's ``--init_param`` do. A model of another ``kind`` is a one-line
+    ``ValueError``."""
+    if not m.get("init"):
+        return None
+    from jrsv.model_io import load_model_dir  # model_io imports the registry, which imports tasks
+    path = Path(m["init"])
+    if not (path / "config.yaml").is_file() and (path / "final" / "config.yaml").is_file():
+        path = path / "final"
+    model = load_model_dir(path)
+    if model.kind != kind:
+        raise ValueError(f"model.init {path}: holds a {model.kind} model; the config builds a {kind} model")
+    model.source_dir = str(path)
+    return model
+
+
+def init_from(target: nn.Module, source: nn.Module, units: Sequence[str] | None = None) -> None:
+    """Copy every tensor of ``source`` (from :func:`init_source`; CMVN statistics included) into
+    ``target``, which must be the same model: same tensor names and shapes, and units. Raises a
+    one-line ``ValueError`` naming what differs."""
+    where = f"model.init {source.source_dir}"
+    if units is not None and list(source.units) != list(units):
+        raise ValueError(f"{where}: other units than the recipe's units.txt")
+    own, state = target.state_dict(), source.state_dict()
+    differ = sorted(k for k in set(own) | set(state)
+                    if k not in own or k not in state or own[k].shape != state[k].shape)
+    if differ:
+        raise ValueError(f"{where}: {len(differ)} tensor(s) differ in name or shape from the config's "
+                         f"model, e.g. {differ[0]} (change model.* to the init model's config)")
+    target.load_state_dict(state)
+
+
 def init_matching(target: nn.Module, source: Mapping[str, torch.Tensor],
                   skip: Sequence[str] = ("global_cmvn.",)) -> tuple[list[str], list[str]]:
     """Copy every source tensor whose name and shape match ``target``'s into it (warm start).

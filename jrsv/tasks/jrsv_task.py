@@ -4,6 +4,8 @@ The MTASS comes from a stage-3 model directory (``model.mtass_dir``); the ASR is
 513-dim U2 model trained on the separated magnitudes, optionally warm-started
 (``model.asr_init``) from a clean-speech ASR model directory: every parameter whose name and
 shape match is copied (encoder blocks, decoder, CTC); the 513-dim input layer stays new.
+``model.init`` instead starts from a whole trained JRSV model directory (fine-tuning; its
+separator config and every weight, ``mtass_dir`` and ``asr_init`` unread).
 """
 from __future__ import annotations
 
@@ -65,15 +67,22 @@ def warm_start(asr: U2ASR, model_dir: Path, units: list[str]) -> None:
              ", ".join(k for k in skipped if "num_batches" not in k)[:300])
 
 
-TASK_KEYS = ("mtass_dir", "asr_init")  # recipe model keys of the task, not of the model
+TASK_KEYS = ("mtass_dir", "asr_init", "init")  # recipe model keys of the task, not of the model
 
 
 def build_jrsv(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> JRSV:
     """The recipe's ``model:`` section (kind jrsv) -> :class:`JRSV`: the separator loaded from
     ``mtass_dir``/final (its config becomes the ``mtass`` section), a new ASR with the data's
     CMVN statistics (``cmvn_logmag_clean``), warm-started from ``asr_init`` when given.
-    ``mode`` defaults to ``fd`` here."""
-    mtass = load_model_dir(Path(m["mtass_dir"]) / "final")
+    With ``init`` (a trained JRSV model directory) the separator config and all weights, CMVN
+    included, come from that model instead. ``mode`` defaults to ``fd`` here."""
+    init = common.init_source(m, "jrsv")
+    if init is not None:
+        mtass = init.mtass
+    elif m.get("mtass_dir"):
+        mtass = load_model_dir(Path(m["mtass_dir"]) / "final")
+    else:
+        raise ValueError("model.mtass_dir (a stage-3 separator) or model.init (a JRSV model) must be given")
     conf = common.model_section(m, "jrsv", TASK_KEYS)
     conf["mtass"] = mtass.to_config()
     conf.setdefault("mode", "fd")  # the recipe's default: JRSV-f-d (the model's is f)
@@ -83,7 +92,9 @@ def build_jrsv(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> JRSV:
     model = build_model(conf)
     model.mtass.load_state_dict(mtass.state_dict())
     common.fill_cmvn(model.asr.encoder, data, "logmag_clean")
-    if m.get("asr_init"):
+    if init is not None:
+        common.init_from(model, init, common.tokenizer(data).units)
+    elif m.get("asr_init"):
         warm_start(model.asr, Path(m["asr_init"]) / "final", common.tokenizer(data).units)
     return model
 

@@ -47,9 +47,13 @@ class MTASSTask(nn.Module):
 
 def build_mtass(m: Mapping[str, Any], data: DataConf) -> MTASS:
     """The recipe's ``model:`` section (kind mtass) -> :class:`MTASS` with the data's CMVN
-    statistics (``cmvn_logmag_mix``) when ``cmvn`` is true (the default)."""
-    mtass = build_model(common.model_section(m, "mtass", ("variant",)))
+    statistics (``cmvn_logmag_mix``) when ``cmvn`` is true (the default); every weight from
+    ``init`` (a trained MTASS model directory) when given."""
+    mtass = build_model(common.model_section(m, "mtass", ("variant", "init")))
     common.fill_cmvn(mtass.encoder, data, "logmag_mix")
+    init = common.init_source(m, "mtass")
+    if init is not None:
+        common.init_from(mtass, init)
     return mtass
 
 
