@@ -210,15 +210,17 @@ class NeuralVoice:
         x = trim_silence(engine().pinyin_audio([pinyin], self.speed, sr).astype(np.float64), sr, pad_s=0.02)
         return apply_revoice(x, sr, self.revoice, "harvest") if self.revoice else x
 
-    @functools.lru_cache(maxsize=4096)
-    def _syllable(self, syl: str, sr: int) -> np.ndarray:
-        from .neural_voice import engine
-
-        return trim_silence(engine().pinyin_audio([[syl]], 1.0, sr).astype(np.float64), sr, pad_s=0.005)
-
     def syllable(self, syl: str, sr: int) -> np.ndarray:
-        """One syllable said on its own at speed 1, silence-trimmed, at ``sr``."""
-        return self._syllable(syl, sr)
+        """One syllable said on its own at speed 1, silence-trimmed, at ``sr``: the source voice's,
+        the same for every NeuralVoice (singing re-voices it afterwards), so made once per process."""
+        return _neural_syllable(syl, sr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _neural_syllable(syl: str, sr: int) -> np.ndarray:
+    from .neural_voice import engine
+
+    return trim_silence(engine().pinyin_audio([[syl]], 1.0, sr).astype(np.float64), sr, pad_s=0.005)
 
 
 #: speaking speeds of the re-voiced neural voices (FastSpeech2 speed; the voice itself: 1.0)
