@@ -19,6 +19,7 @@ from jrsv.nn.frontend import Stft
 from jrsv.separation.model import MTASS
 from jrsv.tasks.asr import TASK_KEYS as ASR_TASK_KEYS
 from jrsv.tasks.jrsv_task import TASK_KEYS as JRSV_TASK_KEYS
+from jrsv.tasks.mtass import TASK_KEYS as MTASS_TASK_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "jrsv" / "pretrained" / "default"
@@ -123,7 +124,7 @@ def test_recipe_model_sections_are_model_configs(conf_name):
     m = yaml.safe_load((ROOT / "recipes" / "dtssvd" / "conf" / f"{conf_name}.yaml").read_text())
     m = m["model"]
     cls = model_class(m["kind"])
-    task_keys = {"asr": ASR_TASK_KEYS, "jrsv": JRSV_TASK_KEYS, "mtass": ()}[m["kind"]]
+    task_keys = {"asr": ASR_TASK_KEYS, "jrsv": JRSV_TASK_KEYS, "mtass": MTASS_TASK_KEYS}[m["kind"]]
     own = set(m) - set(task_keys) - {"kind"}
     known = set(cls.CONFIG_KEYS) | (set(U2ASR.CONFIG_KEYS) if cls is JRSV else set())
     assert own <= known, own - known

@@ -45,11 +45,14 @@ class MTASSTask(nn.Module):
         log_separation(writer, step, self.mtass, getattr(self, "examples", []), self.stft)
 
 
+TASK_KEYS = ("variant", "init")  # recipe model keys of the task, not of the model
+
+
 def build_mtass(m: Mapping[str, Any], data: DataConf) -> MTASS:
     """The recipe's ``model:`` section (kind mtass) -> :class:`MTASS` with the data's CMVN
     statistics (``cmvn_logmag_mix``) when ``cmvn`` is true (the default); every weight from
     ``init`` (a trained MTASS model directory) when given."""
-    mtass = build_model(common.model_section(m, "mtass", ("variant", "init")))
+    mtass = build_model(common.model_section(m, "mtass", TASK_KEYS))
     common.fill_cmvn(mtass.encoder, data, "logmag_mix")
     init = common.init_source(m, "mtass")
     if init is not None:
