@@ -127,10 +127,11 @@ def build_asr(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> U2ASR:
         raise ValueError(f"model.vocab_size is {conf['vocab_size']}, {DataPaths.from_config(data).units} has "
                          f"{vocab_size} units")
     asr = build_model(conf)
-    common.fill_cmvn(asr.encoder, data, "fbank" if asr.feature == "fbank" else "logmag_clean")
     init = common.init_source(m, "asr")
     if init is not None:
         common.init_from(asr, init, common.tokenizer(data).units)
+    else:
+        common.fill_cmvn(asr.encoder, data, "fbank" if asr.feature == "fbank" else "logmag_clean")
     return asr
 
 

@@ -112,10 +112,10 @@ class SpecAugment(nn.Module):
 
 def init_source(m: Mapping[str, Any], kind: str) -> nn.Module | None:
     """``model.init`` of the recipe's ``model:`` section -> the trained model to start from
-    (``source_dir`` set to its directory), or None. It names a model directory, or an experiment directory whose ``final/`` is one (the
-    shipped ``jrsv/pretrained/default`` or ``exp/jrsv_fd``): fine-tuning, as WeNet's
-    ``--checkpoint`` and ESPnet's ``--init_param`` do. A model of another ``kind`` is a one-line
-    ``ValueError``."""
+    (``source_dir`` set to its directory), or None. It names a model directory, or an experiment
+    directory whose ``final/`` is one (the shipped ``jrsv/pretrained/default``, ``exp/jrsv_fd``):
+    fine-tuning, as WeNet's ``--checkpoint`` and ESPnet's ``--init_param`` do. A model of another
+    ``kind`` is a one-line ``ValueError``."""
     if not m.get("init"):
         return None
     from jrsv.model_io import load_model_dir  # model_io imports the registry, which imports tasks

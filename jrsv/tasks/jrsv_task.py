@@ -90,11 +90,12 @@ def build_jrsv(m: Mapping[str, Any], data: DataConf, vocab_size: int) -> JRSV:
         raise ValueError(f"model.vocab_size is {conf['vocab_size']}, {DataPaths.from_config(data).units} has "
                          f"{vocab_size} units")
     model = build_model(conf)
-    model.mtass.load_state_dict(mtass.state_dict())
-    common.fill_cmvn(model.asr.encoder, data, "logmag_clean")
     if init is not None:
         common.init_from(model, init, common.tokenizer(data).units)
-    elif m.get("asr_init"):
+        return model
+    model.mtass.load_state_dict(mtass.state_dict())
+    common.fill_cmvn(model.asr.encoder, data, "logmag_clean")
+    if m.get("asr_init"):
         warm_start(model.asr, Path(m["asr_init"]) / "final", common.tokenizer(data).units)
     return model
 

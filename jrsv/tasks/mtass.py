@@ -53,10 +53,11 @@ def build_mtass(m: Mapping[str, Any], data: DataConf) -> MTASS:
     statistics (``cmvn_logmag_mix``) when ``cmvn`` is true (the default); every weight from
     ``init`` (a trained MTASS model directory) when given."""
     mtass = build_model(common.model_section(m, "mtass", TASK_KEYS))
-    common.fill_cmvn(mtass.encoder, data, "logmag_mix")
     init = common.init_source(m, "mtass")
     if init is not None:
         common.init_from(mtass, init)
+    else:
+        common.fill_cmvn(mtass.encoder, data, "logmag_mix")
     return mtass
 
 
